@@ -1,1 +1,95 @@
-fn main() {}
+//! `tandem [config-file] [--directive value ...]`: starts a node, like redis-server.
+
+use std::sync::Arc;
+
+use tandem::config::Config;
+use tandem::server::{self, Server};
+use tandem::{notice, warning};
+
+fn usage() {
+    eprintln!("Usage: tandem [/path/to/redis.conf] [options] [-]");
+    eprintln!("       tandem - (read config from stdin)");
+    eprintln!("       tandem -v or --version");
+    eprintln!("       tandem -h or --help");
+    eprintln!();
+    eprintln!("Examples:");
+    eprintln!("       tandem (run the server with default config)");
+    eprintln!("       tandem /etc/redis/6379.conf");
+    eprintln!("       tandem --port 7777");
+    eprintln!("       tandem --port 7777 --replicaof 127.0.0.1 8888");
+    eprintln!("       tandem /etc/mytandem.conf --loglevel verbose");
+}
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("-v") | Some("--version") => {
+            println!(
+                "tandem v={} (Redis {} compatible) bits=64",
+                tandem::VERSION,
+                tandem::REDIS_VERSION
+            );
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some("-h") | Some("--help") => {
+            usage();
+            return std::process::ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = tandem::log::init(
+        config.get("logfile"),
+        tandem::log::Level::from_name(config.get("loglevel")),
+    ) {
+        eprintln!("Can't open the log file: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    let dir = config.get("dir").to_string();
+    if let Err(e) = std::env::set_current_dir(&dir) {
+        warning!("Can't chdir to '{dir}': {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    notice!("oO0OoO0OoO0Oo tandem is starting oO0OoO0OoO0Oo");
+    notice!(
+        "tandem version={} (Redis {} compatible), bits=64, pid={}, just started",
+        tandem::VERSION,
+        tandem::REDIS_VERSION,
+        std::process::id()
+    );
+    match &config.file {
+        Some(f) => notice!("Configuration loaded from {}", f.display()),
+        None => notice!("Warning: no config file specified, using the default config. In order to specify a config file use tandem /path/to/redis.conf"),
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let listeners = server::bind_all(&config)?;
+        notice!(
+            "Running mode=standalone, port={}.",
+            config.get("port")
+        );
+        let server = Arc::new(Server::new(config));
+        notice!("Server initialized");
+        server::run(server, listeners).await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            warning!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Connected clients: ids, the per-connection state commands see, and the registry behind
+//! CLIENT LIST / CLIENT KILL / INFO clients.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, Notify};
+
+use crate::pubsub::Outbound;
+
+/// A client's unique id (CLIENT ID), never reused while the server runs.
+pub type ClientId = u64;
+
+/// What other tasks can see of a client: for CLIENT LIST, and to kill it.
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub id: ClientId,
+    pub addr: String,
+    pub laddr: String,
+    pub created: Instant,
+    pub last_interaction: Mutex<Instant>,
+    pub name: Mutex<Option<Bytes>>,
+    pub db: AtomicUsize,
+    pub last_cmd: Mutex<String>,
+    /// Bytes waiting in the pub/sub queue, checked against the pubsub output limit.
+    pub queued_bytes: AtomicUsize,
+    pub subscriptions: AtomicUsize,
+    pub psubscriptions: AtomicUsize,
+    /// `N` normal, `S` replica, `M` master link, `P` pubsub, `O` monitor, `x` in MULTI...
+    pub flags: Mutex<String>,
+    pub resp: AtomicUsize,
+    /// Signalled to make the connection close (CLIENT KILL, output limit exceeded).
+    pub kill: Notify,
+    pub killed: std::sync::atomic::AtomicBool,
+    pub tls: bool,
+}
+
+impl ClientInfo {
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+
+    /// One line of CLIENT LIST, in Redis 7.0's field order.
+    pub fn list_line(&self) -> String {
+        let now = Instant::now();
+        let age = now.duration_since(self.created).as_secs();
+        let idle = now
+            .duration_since(*self.last_interaction.lock().expect("lock"))
+            .as_secs();
+        let name = self
+            .name
+            .lock()
+            .expect("lock")
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let flags = self.flags.lock().expect("lock").clone();
+        format!(
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem=2048 events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            name,
+            age,
+            idle,
+            if flags.is_empty() { "N" } else { &flags },
+            self.db.load(Ordering::Relaxed),
+            self.subscriptions.load(Ordering::Relaxed),
+            self.psubscriptions.load(Ordering::Relaxed),
+            self.queued_bytes.load(Ordering::Relaxed),
+            self.last_cmd.lock().expect("lock"),
+            self.resp.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// How the client wants replies (CLIENT REPLY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply to the next command only.
+    SkipNext,
+    Skip,
+}
+
+/// A connection's own state, owned by its task and lent to commands.
+#[derive(Debug)]
+pub struct ClientState {
+    pub id: ClientId,
+    pub db: usize,
+    pub authenticated: bool,
+    /// Queued commands between MULTI and EXEC.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command failed to queue: EXEC will abort.
+    pub multi_failed: bool,
+    pub watched: Vec<(usize, Bytes)>,
+    pub channels: HashSet<Bytes>,
+    pub patterns: HashSet<Bytes>,
+    pub messages: mpsc::UnboundedSender<Outbound>,
+    pub reply_mode: ReplyMode,
+    pub close_after_reply: bool,
+    pub monitor: bool,
+    /// This connection is the link to our master: its writes are allowed on a replica.
+    pub is_master: bool,
+    /// A password AUTH/HELLO left for the connection to verify off the engine lock.
+    pub pending_auth: Option<Bytes>,
+    /// HELLO to re-run (without AUTH) once `pending_auth` is verified.
+    pub pending_hello: Option<Vec<Bytes>>,
+    pub info: Arc<ClientInfo>,
+}
+
+impl ClientState {
+    pub fn in_pubsub(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+
+    pub fn subscription_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    pub fn set_db(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.store(db, Ordering::Relaxed);
+    }
+
+    /// Refreshes the flags CLIENT LIST shows.
+    pub fn update_flags(&self) {
+        let mut f = String::new();
+        if self.is_master {
+            f.push('M');
+        }
+        if self.in_pubsub() {
+            f.push('P');
+        }
+        if self.monitor {
+            f.push('O');
+        }
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        *self.info.flags.lock().expect("lock") = f;
+        self.info
+            .subscriptions
+            .store(self.channels.len(), Ordering::Relaxed);
+        self.info
+            .psubscriptions
+            .store(self.patterns.len(), Ordering::Relaxed);
+    }
+}
+
+/// All connected clients.
+#[derive(Debug, Default)]
+pub struct ClientRegistry {
+    next_id: AtomicU64,
+    clients: Mutex<HashMap<ClientId, Arc<ClientInfo>>>,
+}
+
+impl ClientRegistry {
+    /// Registers a new connection and returns its shared info.
+    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, tls: bool) -> Arc<ClientInfo> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = Instant::now();
+        let info = Arc::new(ClientInfo {
+            id,
+            addr: addr.to_string(),
+            laddr: laddr.to_string(),
+            created: now,
+            last_interaction: Mutex::new(now),
+            name: Mutex::new(None),
+            db: AtomicUsize::new(0),
+            last_cmd: Mutex::new("NULL".into()),
+            queued_bytes: AtomicUsize::new(0),
+            subscriptions: AtomicUsize::new(0),
+            psubscriptions: AtomicUsize::new(0),
+            flags: Mutex::new(String::new()),
+            resp: AtomicUsize::new(2),
+            kill: Notify::new(),
+            killed: std::sync::atomic::AtomicBool::new(false),
+            tls,
+        });
+        self.clients.lock().expect("lock").insert(id, info.clone());
+        info
+    }
+
+    pub fn unregister(&self, id: ClientId) {
+        self.clients.lock().expect("lock").remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.clients.lock().expect("lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every client, ordered by id.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        let mut v: Vec<_> = self.clients.lock().expect("lock").values().cloned().collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+
+    pub fn get(&self, id: ClientId) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().expect("lock").get(&id).cloned()
+    }
+}

@@ -1,0 +1,111 @@
+//! Argument parsing shared by all command families, with Redis's error texts.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::CmdError;
+use crate::keyspace::value::parse_canonical_i64;
+
+/// Parses an integer argument (`ERR value is not an integer or out of range`).
+pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_canonical_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parses a non-negative integer argument.
+pub fn uint(arg: &[u8]) -> Result<u64, CmdError> {
+    match int(arg)? {
+        n if n >= 0 => Ok(n as u64),
+        _ => Err(CmdError::NotInteger),
+    }
+}
+
+/// Parses an integer, with a custom error (e.g. "ERR value is out of range, must be positive").
+pub fn int_or(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
+    parse_canonical_i64(arg).ok_or(err)
+}
+
+/// Parses a float as `strtod` would (no NaN, no surrounding spaces): `ERR value is not a
+/// valid float`.
+pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
+    parse_f64(arg).ok_or(CmdError::NotFloat)
+}
+
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let v: f64 = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => s.parse().ok()?,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+/// Parses a blocking timeout in seconds (fractions allowed); 0 means forever.
+pub fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
+    let secs = parse_f64(arg).ok_or(CmdError::BadTimeout)?;
+    if secs < 0.0 {
+        return Err(CmdError::NegativeTimeout);
+    }
+    if !secs.is_finite() || secs > (i64::MAX / 1000) as f64 {
+        return Err(CmdError::BadTimeout);
+    }
+    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+}
+
+/// Case-insensitive comparison of an argument with an option name.
+pub fn is(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// The canonical decimal form of an integer as a bulk value.
+pub fn int_bytes(n: i64) -> Bytes {
+    let mut b = itoa::Buffer::new();
+    Bytes::copy_from_slice(b.format(n).as_bytes())
+}
+
+/// Resolves a Redis index (negative counts from the end) against `len`; clamps ranges
+/// the way LRANGE/GETRANGE/ZRANGE do. Returns None for an empty range.
+pub fn resolve_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((start as usize, end as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(resolve_range(0, -1, 5), Some((0, 4)));
+        assert_eq!(resolve_range(-2, -1, 5), Some((3, 4)));
+        assert_eq!(resolve_range(3, 1, 5), None);
+        assert_eq!(resolve_range(-100, 100, 5), Some((0, 4)));
+        assert_eq!(resolve_range(5, 10, 5), None);
+        assert_eq!(resolve_range(0, -1, 0), None);
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"abc"), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! Lists commands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,465 @@
+//! Commands: the command table (name, arity, flags, key positions) and dispatch.
+//!
+//! Each family lives in its own file and exposes a `COMMANDS` slice of [`CommandSpec`]s.
+//! A handler parses its arguments, applies itself through [`Ctx`] (which holds the engine
+//! state under its lock, the client, and the reply writer), and writes its reply.
+
+pub mod args;
+mod connection;
+mod generic;
+mod hashes;
+mod lists;
+mod pubsub;
+mod server;
+mod sets;
+mod strings;
+mod transactions;
+mod zsets;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::clients::ClientState;
+use crate::engine::EngineState;
+use crate::keyspace::{Db, Entry, Value, ValueKind};
+use crate::resp::ReplyWriter;
+use crate::server::Server;
+
+pub use connection::WRONGPASS;
+pub use transactions::exec_queued;
+
+/// Command flags, as COMMAND INFO reports them.
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const FAST: u32 = 1 << 9;
+    /// Allowed before AUTH when a password is set.
+    pub const NO_AUTH: u32 = 1 << 10;
+    /// Executed immediately even inside MULTI.
+    pub const NO_MULTI: u32 = 1 << 11;
+    /// Allowed in RESP2 subscribe mode.
+    pub const SUBSCRIBE_OK: u32 = 1 << 12;
+    pub const SKIP_MONITOR: u32 = 1 << 13;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (SKIP_MONITOR, "skip_monitor"),
+    ];
+}
+
+pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+pub type CmdResult = Result<(), CmdError>;
+
+/// A command: what COMMAND reports about it and the function that runs it.
+#[derive(Debug)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// Argument count including the name; negative means "at least -arity".
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: &'static str,
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// The key arguments of `args`, from the key positions.
+    pub fn keys<'a>(&self, args: &'a [Bytes]) -> Vec<&'a Bytes> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 {
+            args.len() as i32 + self.last_key
+        } else {
+            self.last_key
+        };
+        let step = self.step.max(1) as usize;
+        (self.first_key as usize..=last.max(0) as usize)
+            .step_by(step)
+            .filter_map(|i| args.get(i))
+            .collect()
+    }
+}
+
+/// Shorthand for table entries.
+pub(crate) const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        group,
+        handler,
+    }
+}
+
+/// An error reply. `Display` gives the exact line Redis 7.0 sends (without the `-`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CmdError {
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+    #[error("ERR syntax error")]
+    Syntax,
+    #[error("ERR value is not an integer or out of range")]
+    NotInteger,
+    #[error("ERR value is not a valid float")]
+    NotFloat,
+    #[error("ERR increment or decrement would overflow")]
+    Overflow,
+    #[error("ERR no such key")]
+    NoSuchKey,
+    #[error("ERR index out of range")]
+    IndexOutOfRange,
+    #[error("ERR wrong number of arguments for '{0}' command")]
+    Arity(String),
+    #[error("ERR timeout is not a float or out of range")]
+    BadTimeout,
+    #[error("ERR timeout is negative")]
+    NegativeTimeout,
+    /// Any other error, in Redis's exact words (code included).
+    #[error("{0}")]
+    Message(Cow<'static, str>),
+}
+
+impl CmdError {
+    pub fn msg(text: impl Into<Cow<'static, str>>) -> CmdError {
+        CmdError::Message(text.into())
+    }
+}
+
+/// A blocked command's wait: the keys that can unblock it and until when.
+#[derive(Debug)]
+pub struct BlockRequest {
+    pub keys: Vec<Bytes>,
+    /// None blocks forever.
+    pub timeout: Option<Duration>,
+    /// Signalled when one of the keys is written.
+    pub waker: Arc<Notify>,
+}
+
+/// Everything a command handler works with.
+pub struct Ctx<'a> {
+    pub server: &'a Server,
+    pub state: &'a mut EngineState,
+    pub client: &'a mut ClientState,
+    pub out: &'a mut ReplyWriter,
+    /// Time of execution, Unix ms (fixed for the whole command, as Redis does).
+    pub now: u64,
+    /// Set by a blocking command that found nothing to serve.
+    pub block: Option<BlockRequest>,
+    /// True when re-run after a wake-up or timeout (a blocking command then replies nil
+    /// on timeout instead of blocking again).
+    pub timed_out: bool,
+    /// The propagated form when it differs from the command as received; `Some(vec![])`
+    /// propagates nothing.
+    pub propagate_as: Option<Vec<Vec<Bytes>>>,
+    /// Keys modified by this command (each counted as one change).
+    pub modified: u64,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("client", &self.client.id).finish()
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.state.dbs[self.client.db]
+    }
+
+    /// Records a modification of `key` in the current db (WATCH, blocked clients, dirty).
+    pub fn modified(&mut self, key: &Bytes) {
+        self.modified += 1;
+        let db = self.client.db;
+        self.state.signal_modified(db, key);
+    }
+
+    /// Propagates `args` (in addition to anything already chosen) instead of the command
+    /// as received.
+    pub fn propagate(&mut self, args: Vec<Bytes>) {
+        self.propagate_as.get_or_insert_with(Vec::new).push(args);
+    }
+
+    /// Looks `key` up for reading, counting a hit or a miss.
+    pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
+        let now = self.now;
+        let db = self.client.db;
+        let found = self.state.dbs[db].get(key, now).is_some();
+        if found {
+            self.state.stats.keyspace_hits += 1;
+        } else {
+            self.state.stats.keyspace_misses += 1;
+        }
+        self.state.dbs[db].get(key, now)
+    }
+
+    /// Reads `key` expecting a value of `kind`: `Ok(None)` when absent, WRONGTYPE otherwise.
+    pub fn read_typed(&mut self, key: &[u8], kind: ValueKind) -> Result<Option<&Value>, CmdError> {
+        match self.read(key) {
+            None => Ok(None),
+            Some(e) if e.value.kind() == kind => Ok(Some(&e.value)),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Looks `key` up for writing, expecting `kind` (absent is fine).
+    pub fn write_typed(&mut self, key: &[u8], kind: ValueKind) -> Result<Option<&mut Value>, CmdError> {
+        let now = self.now;
+        match self.db().get_mut(key, now) {
+            None => Ok(None),
+            Some(e) if e.value.kind() == kind => Ok(Some(&mut e.value)),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// The value of `key` of `kind`, created empty with `make` when absent.
+    pub fn write_or_create(
+        &mut self,
+        key: &Bytes,
+        kind: ValueKind,
+        make: fn() -> Value,
+    ) -> Result<&mut Value, CmdError> {
+        let now = self.now;
+        let entry = self.db().get_or_insert_with(key, now, make);
+        if entry.value.kind() != kind {
+            return Err(CmdError::WrongType);
+        }
+        Ok(&mut entry.value)
+    }
+
+    /// Deletes `key` if its collection became empty (Redis never keeps empty collections).
+    pub fn remove_if_empty(&mut self, key: &[u8]) {
+        let db = self.db();
+        if db.peek(key).is_some_and(|e| e.value.is_empty_collection()) {
+            db.remove(key);
+        }
+    }
+
+    /// Asks the connection to block this command on `keys` until `timeout`.
+    pub fn block_on(&mut self, keys: Vec<Bytes>, timeout: Option<Duration>) {
+        let waker = Arc::new(Notify::new());
+        let db = self.client.db;
+        for k in &keys {
+            self.state.block_on(db, k.clone(), waker.clone());
+        }
+        self.block = Some(BlockRequest {
+            keys,
+            timeout,
+            waker,
+        });
+    }
+}
+
+/// All commands by lower-case name.
+#[derive(Debug)]
+pub struct CommandTable {
+    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+}
+
+impl CommandTable {
+    /// The full table, with `rename-command` renames (an empty new name disables).
+    pub fn new(renames: &[(String, String)]) -> CommandTable {
+        let mut by_name: HashMap<Vec<u8>, &'static CommandSpec> = HashMap::new();
+        for family in [
+            connection::COMMANDS,
+            generic::COMMANDS,
+            strings::COMMANDS,
+            lists::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            zsets::COMMANDS,
+            pubsub::COMMANDS,
+            transactions::COMMANDS,
+            server::COMMANDS,
+        ] {
+            for spec in family {
+                by_name.insert(spec.name.as_bytes().to_vec(), spec);
+            }
+        }
+        for (old, new) in renames {
+            if let Some(spec) = by_name.remove(old.as_bytes()) {
+                if !new.is_empty() {
+                    by_name.insert(new.as_bytes().to_vec(), spec);
+                }
+            }
+        }
+        CommandTable { by_name }
+    }
+
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut lower = [0u8; 32];
+        if name.len() > lower.len() {
+            return None;
+        }
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.by_name.get(&lower[..name.len()]).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &'static CommandSpec)> + '_ {
+        self.by_name.iter().map(|(n, s)| (n.as_slice(), *s))
+    }
+}
+
+/// The error for an unknown command, worded as Redis 7.0 words it.
+pub fn unknown_command_error(args: &[Bytes]) -> CmdError {
+    let mut text = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        String::from_utf8_lossy(&args[0][..args[0].len().min(128)])
+    );
+    for a in args.iter().skip(1) {
+        text.push('\'');
+        text.push_str(&String::from_utf8_lossy(&a[..a.len().min(128)]));
+        text.push_str("' ");
+        if text.len() > 1024 {
+            break;
+        }
+    }
+    CmdError::msg(text)
+}
+
+/// The error for an unknown subcommand (CONFIG FOO, CLIENT FOO...).
+pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
+    CmdError::msg(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)]),
+        cmd.to_ascii_uppercase()
+    ))
+}
+
+/// Whether `args` has the arity `spec` demands.
+pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
+    let a = spec.arity;
+    (a > 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+}
+
+/// Commands that still run immediately inside MULTI (everything else is queued).
+fn runs_inside_multi(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+}
+
+/// Executes one request from a client: lookup, arity, authentication, subscribe mode,
+/// MULTI queueing, read-only replica check, then the command itself.
+pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
+    let spec = match ctx.server.commands.lookup(&args[0]) {
+        Some(spec) => spec,
+        None => return reject(ctx, unknown_command_error(args)),
+    };
+    if !arity_ok(spec, args.len()) {
+        return reject(ctx, CmdError::Arity(spec.name.to_string()));
+    }
+    if !ctx.client.authenticated && !spec.has(flags::NO_AUTH) {
+        return reject(ctx, CmdError::msg("NOAUTH Authentication required."));
+    }
+    if ctx.client.in_pubsub() && !ctx.out.is_resp3() && !spec.has(flags::SUBSCRIBE_OK) {
+        return reject(
+            ctx,
+            CmdError::msg(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            )),
+        );
+    }
+    if let Some(queue) = ctx.client.multi.as_mut() {
+        if !runs_inside_multi(spec) {
+            queue.push(args.to_vec());
+            ctx.out.simple("QUEUED");
+            return;
+        }
+    }
+    if spec.is_write() && !ctx.client.is_master && ctx.server.is_read_only_replica() {
+        return reject(ctx, CmdError::msg("READONLY You can't write against a read only replica."));
+    }
+    ctx.server.feed_monitors(ctx.client, args, spec);
+    run_command(ctx, spec, args, false);
+}
+
+/// Replies with an error for a command that could not be queued or run; inside MULTI the
+/// transaction is marked to abort, as Redis does.
+fn reject(ctx: &mut Ctx, err: CmdError) {
+    if ctx.client.multi.is_some() {
+        ctx.client.multi_failed = true;
+    }
+    ctx.out.error(&err.to_string());
+}
+
+/// Runs a command that passed the checks and queues its propagation. `in_exec` defers the
+/// flush to the end of the transaction.
+pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in_exec: bool) {
+    ctx.modified = 0;
+    ctx.propagate_as = None;
+    if let Err(e) = (spec.handler)(ctx, args) {
+        ctx.out.error(&e.to_string());
+    }
+    let db = ctx.client.db;
+    // Lazily expired keys go out as DEL before the command that found them.
+    ctx.state.propagate_expired(db);
+    if ctx.state.propagating() {
+        match ctx.propagate_as.take() {
+            Some(list) => {
+                for cmd in list {
+                    ctx.state.propagate(db, cmd);
+                }
+            }
+            None if spec.is_write() && ctx.modified > 0 => ctx.state.propagate(db, args.to_vec()),
+            None => {}
+        }
+    }
+    if !in_exec {
+        ctx.state.flush_propagation(false);
+    }
+    ctx.server.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}

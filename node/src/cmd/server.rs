@@ -1,0 +1,453 @@
+//! Server commands: INFO, CONFIG, COMMAND, TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB,
+//! SHUTDOWN, MONITOR, SLOWLOG, LATENCY, DEBUG, MEMORY, ROLE.
+
+use bytes::Bytes;
+
+use super::args::{self, is};
+use super::flags::*;
+use super::{spec, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx};
+use crate::config::ConfigError;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("info", -1, LOADING | STALE, (0, 0, 0), "server", info),
+    spec("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", config),
+    spec("command", -1, LOADING | STALE, (0, 0, 0), "server", command),
+    spec("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", time),
+    spec("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", dbsize),
+    spec("flushdb", -1, WRITE, (0, 0, 0), "server", flushdb),
+    spec("flushall", -1, WRITE, (0, 0, 0), "server", flushall),
+    spec("swapdb", 3, WRITE | FAST, (0, 0, 0), "server", swapdb),
+    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, (0, 0, 0), "server", shutdown),
+    spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, (0, 0, 0), "server", monitor),
+    spec("slowlog", -2, ADMIN | LOADING | STALE, (0, 0, 0), "server", slowlog),
+    spec("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", latency),
+    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", debug),
+    spec("memory", -2, READONLY, (0, 0, 0), "server", memory),
+    spec("role", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), "server", role),
+    spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), "server", lastsave),
+];
+
+fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sections: Vec<String> = a[1..]
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
+    let text = crate::info::render(ctx.server, ctx.state, &sections);
+    ctx.out.verbatim(&text);
+    Ok(())
+}
+
+fn config_error(name: &str, err: ConfigError) -> CmdError {
+    match err {
+        ConfigError::Unknown => CmdError::msg(format!(
+            "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+        )),
+        e => CmdError::msg(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+        )),
+    }
+}
+
+fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = &a[1];
+    if is(sub, "GET") {
+        if a.len() < 3 {
+            return Err(CmdError::Arity("config|get".into()));
+        }
+        let config = ctx.server.config();
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
+        for pattern in &a[2..] {
+            for (name, value) in config.matching(pattern) {
+                if !pairs.iter().any(|(n, _)| *n == name) {
+                    pairs.push((name, value));
+                }
+            }
+        }
+        drop(config);
+        ctx.out.map(pairs.len());
+        for (name, value) in pairs {
+            ctx.out.bulk(name.as_bytes());
+            ctx.out.bulk(value.as_bytes());
+        }
+    } else if is(sub, "SET") {
+        if a.len() < 4 || a.len() % 2 != 0 {
+            return Err(CmdError::Arity("config|set".into()));
+        }
+        // All or nothing: check every pair on a copy, then apply.
+        let mut next = ctx.server.config().clone();
+        let mut changed = Vec::new();
+        for pair in a[2..].chunks(2) {
+            let name = String::from_utf8_lossy(&pair[0]).into_owned();
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            let dir = next.set(&name, &value).map_err(|e| config_error(&name, e))?;
+            changed.push(dir.name);
+        }
+        ctx.server
+            .apply_config(next, &changed)
+            .map_err(|(name, reason)| {
+                CmdError::msg(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+                ))
+            })?;
+        ctx.out.ok();
+    } else if is(sub, "REWRITE") {
+        if a.len() != 2 {
+            return Err(CmdError::Arity("config|rewrite".into()));
+        }
+        ctx.server.config().rewrite().map_err(|e| {
+            CmdError::msg(format!("ERR Rewriting config file: {e}"))
+        })?;
+        ctx.out.ok();
+    } else if is(sub, "RESETSTAT") {
+        if a.len() != 2 {
+            return Err(CmdError::Arity("config|resetstat".into()));
+        }
+        ctx.server.stats.reset();
+        ctx.state.stats = Default::default();
+        ctx.out.ok();
+    } else if is(sub, "HELP") {
+        let lines = [
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Prints this help.",
+        ];
+        ctx.out.array(lines.len());
+        for l in lines {
+            ctx.out.simple(l);
+        }
+    } else {
+        return Err(unknown_subcommand("config", sub));
+    }
+    Ok(())
+}
+
+/// Writes one COMMAND INFO entry (the Redis 7.0 ten-element form).
+fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
+    ctx.out.array(10);
+    ctx.out.bulk(name);
+    ctx.out.int(spec.arity as i64);
+    let names: Vec<&str> = super::flags::NAMES
+        .iter()
+        .filter(|(f, n)| spec.flags & f != 0 && *n != "no_multi" || (*f == NO_AUTH && spec.flags & f != 0 && *n == "no_auth"))
+        .map(|(_, n)| *n)
+        .collect();
+    ctx.out.set(names.len());
+    for n in names {
+        ctx.out.simple(n);
+    }
+    ctx.out.int(spec.first_key as i64);
+    ctx.out.int(spec.last_key as i64);
+    ctx.out.int(spec.step as i64);
+    ctx.out.set(1);
+    ctx.out.simple(&format!("@{}", spec.group));
+    ctx.out.set(0); // tips
+    ctx.out.array(0); // key specs
+    ctx.out.array(0); // subcommands
+}
+
+fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let table = &ctx.server.commands;
+    if a.len() == 1 {
+        let all: Vec<_> = table.iter().collect();
+        ctx.out.array(all.len());
+        for (name, spec) in all {
+            command_entry(ctx, name, spec);
+        }
+        return Ok(());
+    }
+    let sub = &a[1];
+    if is(sub, "COUNT") {
+        ctx.out.int(table.len() as i64);
+    } else if is(sub, "INFO") {
+        ctx.out.array(a.len() - 2);
+        for name in &a[2..] {
+            match table.lookup(name) {
+                Some(spec) => command_entry(ctx, &name.to_ascii_lowercase(), spec),
+                None => ctx.out.null_array(),
+            }
+        }
+    } else if is(sub, "DOCS") {
+        let names: Vec<(Vec<u8>, &CommandSpec)> = if a.len() == 2 {
+            table.iter().map(|(n, s)| (n.to_vec(), s)).collect()
+        } else {
+            a[2..]
+                .iter()
+                .filter_map(|n| table.lookup(n).map(|s| (n.to_ascii_lowercase(), s)))
+                .collect()
+        };
+        ctx.out.map(names.len());
+        for (name, spec) in names {
+            ctx.out.bulk(&name);
+            ctx.out.map(3);
+            ctx.out.bulk(b"summary");
+            ctx.out.bulk(format!("The {} command", spec.name.to_ascii_uppercase()).as_bytes());
+            ctx.out.bulk(b"since");
+            ctx.out.bulk(b"1.0.0");
+            ctx.out.bulk(b"group");
+            ctx.out.bulk(spec.group.as_bytes());
+        }
+    } else if is(sub, "GETKEYS") {
+        if a.len() < 3 {
+            return Err(CmdError::Arity("command|getkeys".into()));
+        }
+        let spec = table
+            .lookup(&a[2])
+            .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
+        if !super::arity_ok(spec, a.len() - 2) {
+            return Err(CmdError::msg("ERR Invalid number of arguments specified for command"));
+        }
+        let keys = spec.keys(&a[2..]);
+        if keys.is_empty() {
+            return Err(CmdError::msg("ERR The command has no key arguments"));
+        }
+        ctx.out.array(keys.len());
+        for k in keys {
+            ctx.out.bulk(k);
+        }
+    } else if is(sub, "LIST") {
+        let names: Vec<Vec<u8>> = table.iter().map(|(n, _)| n.to_vec()).collect();
+        ctx.out.array(names.len());
+        for n in names {
+            ctx.out.bulk(&n);
+        }
+    } else if is(sub, "HELP") {
+        ctx.out.array(1);
+        ctx.out.simple("COMMAND [COUNT|INFO|DOCS|GETKEYS|LIST]");
+    } else {
+        return Err(unknown_subcommand("command", sub));
+    }
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+fn dbsize(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let n = ctx.db().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// Parses the optional `ASYNC | SYNC` of FLUSHDB / FLUSHALL.
+fn flush_mode(a: &[Bytes]) -> CmdResult {
+    match a.len() {
+        1 => Ok(()),
+        2 if is(&a[1], "ASYNC") || is(&a[1], "SYNC") => Ok(()),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    flush_mode(a)?;
+    let db = ctx.client.db;
+    let n = ctx.state.dbs[db].len() as u64;
+    ctx.state.dbs[db].clear();
+    ctx.state.touch_all(Some(db));
+    ctx.state.dirty += n;
+    ctx.modified += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    flush_mode(a)?;
+    let mut n = 0;
+    for db in ctx.state.dbs.iter_mut() {
+        n += db.len() as u64;
+        db.clear();
+    }
+    ctx.state.touch_all(None);
+    ctx.state.dirty += n;
+    ctx.modified += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let parse = |arg: &[u8], which: &str| {
+        args::int(arg).map_err(|_| CmdError::msg(format!("ERR invalid {which} DB index")))
+    };
+    let x = parse(&a[1], "first")?;
+    let y = parse(&a[2], "second")?;
+    let n = ctx.state.dbs.len() as i64;
+    if x < 0 || x >= n || y < 0 || y >= n {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    ctx.state.dbs.swap(x as usize, y as usize);
+    ctx.state.touch_all(Some(x as usize));
+    ctx.state.touch_all(Some(y as usize));
+    ctx.state.dirty += 1;
+    ctx.modified += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut save = None;
+    for opt in &a[1..] {
+        if is(opt, "NOSAVE") {
+            save = Some(false);
+        } else if is(opt, "SAVE") {
+            save = Some(true);
+        } else if is(opt, "NOW") || is(opt, "FORCE") || is(opt, "ABORT") {
+            // Accepted; tandem has no shutdown wait to skip or abort.
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    ctx.server.request_shutdown(save);
+    // Redis closes the connection without a reply when shutdown succeeds.
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    if ctx.client.monitor {
+        ctx.out.ok();
+        return Ok(());
+    }
+    ctx.client.monitor = true;
+    ctx.server.add_monitor(ctx.client);
+    ctx.client.update_flags();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = &a[1];
+    if is(sub, "GET") {
+        ctx.out.array(0);
+    } else if is(sub, "LEN") {
+        ctx.out.int(0);
+    } else if is(sub, "RESET") {
+        ctx.out.ok();
+    } else if is(sub, "HELP") {
+        ctx.out.array(1);
+        ctx.out.simple("SLOWLOG GET [<count>] | LEN | RESET | HELP");
+    } else {
+        return Err(unknown_subcommand("slowlog", sub));
+    }
+    Ok(())
+}
+
+fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = &a[1];
+    if is(sub, "LATEST") || is(sub, "HISTORY") || is(sub, "HISTOGRAM") {
+        if is(sub, "HISTOGRAM") {
+            ctx.out.map(0);
+        } else {
+            ctx.out.array(0);
+        }
+    } else if is(sub, "RESET") {
+        ctx.out.int(0);
+    } else if is(sub, "DOCTOR") {
+        ctx.out.verbatim("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep better.\n");
+    } else if is(sub, "HELP") {
+        ctx.out.array(1);
+        ctx.out.simple("LATENCY LATEST | HISTORY <event> | RESET [<event>...] | DOCTOR | HISTOGRAM [<command>...]");
+    } else {
+        return Err(unknown_subcommand("latency", sub));
+    }
+    Ok(())
+}
+
+fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = &a[1];
+    if is(sub, "SLEEP") && a.len() == 3 {
+        // DEBUG SLEEP blocks the whole server in Redis; here too (the engine lock is held).
+        let secs = args::parse_f64(&a[2]).ok_or(CmdError::NotFloat)?;
+        if secs > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        }
+        ctx.out.ok();
+    } else if is(sub, "SET-ACTIVE-EXPIRE") && a.len() == 3 {
+        ctx.server.set_active_expire(a[2].as_ref() != b"0");
+        ctx.out.ok();
+    } else if is(sub, "OBJECT") && a.len() == 3 {
+        let now = ctx.now;
+        let Some(entry) = ctx.db().get(&a[2], now) else {
+            return Err(CmdError::NoSuchKey);
+        };
+        let text = format!(
+            "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
+            entry.value.encoding(),
+            entry.value.approx_memory()
+        );
+        ctx.out.simple(&text);
+    } else if is(sub, "CHANGE-REPL-ID") {
+        ctx.out.ok();
+    } else if is(sub, "HELP") {
+        ctx.out.array(1);
+        ctx.out.simple("DEBUG SLEEP <seconds> | SET-ACTIVE-EXPIRE <0|1> | OBJECT <key>");
+    } else {
+        return Err(unknown_subcommand("debug", sub));
+    }
+    Ok(())
+}
+
+fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let sub = &a[1];
+    if is(sub, "USAGE") {
+        if a.len() < 3 {
+            return Err(CmdError::Arity("memory|usage".into()));
+        }
+        if a.len() == 5 && !is(&a[3], "SAMPLES") || a.len() == 4 || a.len() > 5 {
+            return Err(CmdError::Syntax);
+        }
+        let now = ctx.now;
+        match ctx.db().get(&a[2], now) {
+            Some(e) => {
+                let n = e.value.approx_memory() + a[2].len() + 72;
+                ctx.out.int(n as i64);
+            }
+            None => ctx.out.null(),
+        }
+    } else if is(sub, "DOCTOR") {
+        ctx.out.verbatim("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n");
+    } else if is(sub, "STATS") || is(sub, "MALLOC-STATS") || is(sub, "PURGE") {
+        if is(sub, "PURGE") {
+            ctx.out.ok();
+        } else if is(sub, "STATS") {
+            ctx.out.map(1);
+            ctx.out.bulk(b"keys.count");
+            let n: usize = ctx.state.dbs.iter().map(|d| d.len()).sum();
+            ctx.out.int(n as i64);
+        } else {
+            ctx.out.verbatim("Stats not supported for the current allocator\n");
+        }
+    } else if is(sub, "HELP") {
+        ctx.out.array(1);
+        ctx.out.simple("MEMORY USAGE <key> [SAMPLES <count>] | DOCTOR | STATS | PURGE");
+    } else {
+        return Err(unknown_subcommand("memory", sub));
+    }
+    Ok(())
+}
+
+fn role(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    ctx.out.int(ctx.server.started_unix as i64);
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Sets commands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

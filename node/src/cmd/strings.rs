@@ -1,0 +1,588 @@
+//! String commands: GET, SET and its options, counters, ranges, multi-key forms.
+
+use bytes::{Bytes, BytesMut};
+
+use super::args::{self, is};
+use super::flags::*;
+use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
+use crate::keyspace::{Value, ValueKind};
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("get", 2, READONLY | FAST, (1, 1, 1), "string", get),
+    spec("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", set),
+    spec("setnx", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", setnx),
+    spec("setex", 4, WRITE | DENYOOM, (1, 1, 1), "string", setex),
+    spec("psetex", 4, WRITE | DENYOOM, (1, 1, 1), "string", psetex),
+    spec("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", getset),
+    spec("getdel", 2, WRITE | FAST, (1, 1, 1), "string", getdel),
+    spec("getex", -2, WRITE | FAST, (1, 1, 1), "string", getex),
+    spec("mget", -2, READONLY | FAST, (1, -1, 1), "string", mget),
+    spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), "string", mset),
+    spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", msetnx),
+    spec("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", incr),
+    spec("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", decr),
+    spec("incrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", incrby),
+    spec("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", decrby),
+    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", incrbyfloat),
+    spec("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", append),
+    spec("strlen", 2, READONLY | FAST, (1, 1, 1), "string", strlen),
+    spec("getrange", 4, READONLY, (1, 1, 1), "string", getrange),
+    spec("substr", 4, READONLY, (1, 1, 1), "string", getrange),
+    spec("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "string", setrange),
+    spec("lcs", -3, READONLY, (1, 2, 1), "string", lcs),
+];
+
+/// Reads a string value: `Ok(None)` when absent, WRONGTYPE for other types.
+pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
+    match ctx.read_typed(key, ValueKind::Str)? {
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        _ => Ok(None),
+    }
+}
+
+fn get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    match read_string(ctx, &a[1])? {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// When a SET-family command makes its key expire.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expiry {
+    None,
+    Keep,
+    /// Absolute Unix ms.
+    At(u64),
+}
+
+/// Parses `EX s | PX ms | EXAT s | PXAT ms` value into an absolute time; `cmd` names the
+/// command in the error, as Redis does.
+fn expire_at(unit_ms: bool, absolute: bool, arg: &[u8], now: u64, cmd: &str) -> Result<u64, CmdError> {
+    let n = args::int(arg)?;
+    let invalid = || CmdError::msg(format!("ERR invalid expire time in '{cmd}' command"));
+    if n <= 0 {
+        return Err(invalid());
+    }
+    let ms = if unit_ms { n } else { n.checked_mul(1000).ok_or_else(invalid)? };
+    let at = if absolute { ms } else { ms.checked_add(now as i64).ok_or_else(invalid)? };
+    Ok(at as u64)
+}
+
+/// Stores a string, propagating relative expiries as `SET key value PXAT ms`.
+fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, expiry: Expiry, absolute_given: bool) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let keep = match expiry {
+        Expiry::Keep => db.get(key, now).and_then(|e| e.expire_at()).unwrap_or(0),
+        Expiry::At(at) => at,
+        Expiry::None => 0,
+    };
+    db.insert(key.clone(), Value::Str(value.clone()), keep);
+    ctx.modified(key);
+    if let Expiry::At(at) = expiry {
+        if !absolute_given {
+            ctx.propagate(vec![
+                Bytes::from_static(b"SET"),
+                key.clone(),
+                value,
+                Bytes::from_static(b"PXAT"),
+                args::int_bytes(at as i64),
+            ]);
+        }
+    }
+}
+
+fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let (mut nx, mut xx, mut want_get) = (false, false, false);
+    let mut expiry = Expiry::None;
+    let mut absolute = false;
+    let mut i = 3;
+    while i < a.len() {
+        let opt = &a[i];
+        let has_next = i + 1 < a.len();
+        if is(opt, "NX") && !xx {
+            nx = true;
+        } else if is(opt, "XX") && !nx {
+            xx = true;
+        } else if is(opt, "GET") {
+            want_get = true;
+        } else if is(opt, "KEEPTTL") && expiry == Expiry::None {
+            expiry = Expiry::Keep;
+        } else if (is(opt, "EX") || is(opt, "PX") || is(opt, "EXAT") || is(opt, "PXAT"))
+            && expiry == Expiry::None
+            && has_next
+        {
+            let ms = is(opt, "PX") || is(opt, "PXAT");
+            absolute = is(opt, "EXAT") || is(opt, "PXAT");
+            expiry = Expiry::At(expire_at(ms, absolute, &a[i + 1], ctx.now, "set")?);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let key = &a[1];
+    let old = if want_get { read_string(ctx, key)? } else { None };
+    let now = ctx.now;
+    let exists = ctx.db().contains(key, now);
+    if (nx && exists) || (xx && !exists) {
+        if want_get {
+            match old {
+                Some(v) => ctx.out.bulk(&v),
+                None => ctx.out.null(),
+            }
+        } else {
+            ctx.out.null();
+        }
+        return Ok(());
+    }
+    store(ctx, key, a[2].clone(), expiry, absolute);
+    if want_get {
+        match old {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let now = ctx.now;
+    if ctx.db().contains(&a[1], now) {
+        ctx.out.int(0);
+    } else {
+        store(ctx, &a[1], a[2].clone(), Expiry::None, false);
+        ctx.out.int(1);
+    }
+    Ok(())
+}
+
+fn setex_generic(ctx: &mut Ctx, a: &[Bytes], ms: bool, name: &str) -> CmdResult {
+    let at = expire_at(ms, false, &a[2], ctx.now, name)?;
+    store(ctx, &a[1], a[3].clone(), Expiry::At(at), false);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn setex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    setex_generic(ctx, a, false, "setex")
+}
+
+fn psetex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    setex_generic(ctx, a, true, "psetex")
+}
+
+fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let old = read_string(ctx, &a[1])?;
+    store(ctx, &a[1], a[2].clone(), Expiry::None, false);
+    ctx.propagate(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
+    match old {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    match read_string(ctx, &a[1])? {
+        Some(v) => {
+            ctx.db().remove(&a[1]);
+            ctx.modified(&a[1]);
+            ctx.propagate(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
+            ctx.out.bulk(&v);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut expiry = Expiry::None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < a.len() {
+        let opt = &a[i];
+        if (is(opt, "EX") || is(opt, "PX") || is(opt, "EXAT") || is(opt, "PXAT"))
+            && expiry == Expiry::None
+            && !persist
+            && i + 1 < a.len()
+        {
+            let ms = is(opt, "PX") || is(opt, "PXAT");
+            let absolute = is(opt, "EXAT") || is(opt, "PXAT");
+            expiry = Expiry::At(expire_at(ms, absolute, &a[i + 1], ctx.now, "getex")?);
+            i += 2;
+        } else if is(opt, "PERSIST") && expiry == Expiry::None && !persist {
+            persist = true;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let Some(v) = read_string(ctx, &a[1])? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let key = a[1].clone();
+    match expiry {
+        Expiry::At(at) if at <= ctx.now => {
+            ctx.db().remove(&key);
+            ctx.modified(&key);
+            ctx.propagate(vec![Bytes::from_static(b"DEL"), key]);
+        }
+        Expiry::At(at) => {
+            ctx.db().set_expire(&key, at);
+            ctx.modified(&key);
+            ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key, args::int_bytes(at as i64)]);
+        }
+        _ if persist => {
+            let now = ctx.now;
+            if ctx.db().get(&key, now).and_then(|e| e.expire_at()).is_some() {
+                ctx.db().set_expire(&key, 0);
+                ctx.modified(&key);
+                ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key]);
+            } else {
+                ctx.propagate_as = Some(Vec::new());
+            }
+        }
+        _ => ctx.propagate_as = Some(Vec::new()),
+    }
+    ctx.out.bulk(&v);
+    Ok(())
+}
+
+fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    ctx.out.array(a.len() - 1);
+    for key in &a[1..] {
+        match ctx.read(key).map(|e| &e.value) {
+            Some(Value::Str(v)) => {
+                let v = v.clone();
+                ctx.out.bulk(&v)
+            }
+            _ => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::Arity("mset".into()));
+    }
+    for pair in a[1..].chunks(2) {
+        store(ctx, &pair[0], pair[1].clone(), Expiry::None, false);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::Arity("msetnx".into()));
+    }
+    let now = ctx.now;
+    if a[1..].chunks(2).any(|p| ctx.db().contains(&p[0], now)) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    for pair in a[1..].chunks(2) {
+        store(ctx, &pair[0], pair[1].clone(), Expiry::None, false);
+    }
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
+    let current = match read_string(ctx, key)? {
+        Some(v) => args::int(&v)?,
+        None => 0,
+    };
+    let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
+    let now = ctx.now;
+    let value = Value::Str(args::int_bytes(new));
+    if !ctx.db().replace_value(key, value.clone()) {
+        ctx.db().insert(key.clone(), value, 0);
+    }
+    let _ = now;
+    ctx.modified(key);
+    ctx.out.int(new);
+    Ok(())
+}
+
+fn incr(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &a[1], 1)
+}
+
+fn decr(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &a[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &a[1], args::int(&a[2])?)
+}
+
+fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let n = args::int(&a[2])?;
+    if n == i64::MIN {
+        return Err(CmdError::msg("ERR decrement would overflow"));
+    }
+    incr_by(ctx, &a[1], -n)
+}
+
+/// Formats a float the way INCRBYFLOAT stores it: fixed notation, no trailing zeros,
+/// rounded to 15 significant digits to hide binary noise (Redis uses a long double).
+pub fn format_human_float(v: f64) -> String {
+    let rounded: f64 = format!("{:.14e}", v).parse().unwrap_or(v);
+    let s = format!("{}", rounded);
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let delta = args::float(&a[2])?;
+    let key = a[1].clone();
+    let current = match read_string(ctx, &key)? {
+        Some(v) => args::parse_f64(&v).ok_or(CmdError::NotFloat)?,
+        None => 0.0,
+    };
+    let new = current + delta;
+    if !new.is_finite() {
+        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+    }
+    let text = Bytes::from(format_human_float(new));
+    let value = Value::Str(text.clone());
+    if !ctx.db().replace_value(&key, value.clone()) {
+        ctx.db().insert(key.clone(), value, 0);
+    }
+    ctx.modified(&key);
+    ctx.propagate(vec![Bytes::from_static(b"SET"), key, text.clone(), Bytes::from_static(b"KEEPTTL")]);
+    ctx.out.bulk(&text);
+    Ok(())
+}
+
+/// Largest string APPEND/SETRANGE may build (`proto-max-bulk-len`).
+fn check_size(ctx: &Ctx, len: u64) -> CmdResult {
+    let max = ctx.server.limits().max_bulk_len;
+    if len > max {
+        return Err(CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+    }
+    Ok(())
+}
+
+fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let key = a[1].clone();
+    let new = match read_string(ctx, &key)? {
+        Some(old) => {
+            check_size(ctx, (old.len() + a[2].len()) as u64)?;
+            let mut b = BytesMut::with_capacity(old.len() + a[2].len());
+            b.extend_from_slice(&old);
+            b.extend_from_slice(&a[2]);
+            b.freeze()
+        }
+        None => a[2].clone(),
+    };
+    let len = new.len();
+    if !ctx.db().replace_value(&key, Value::Str(new.clone())) {
+        ctx.db().insert(key.clone(), Value::Str(new), 0);
+    }
+    ctx.modified(&key);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let n = read_string(ctx, &a[1])?.map_or(0, |v| v.len());
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let mut start = args::int(&a[2])?;
+    let mut end = args::int(&a[3])?;
+    let v = read_string(ctx, &a[1])?.unwrap_or_default();
+    let len = v.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        ctx.out.bulk(b"");
+        return Ok(());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        ctx.out.bulk(b"");
+    } else {
+        ctx.out.bulk(&v[start as usize..=end as usize]);
+    }
+    Ok(())
+}
+
+fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let offset = args::int(&a[2])?;
+    if offset < 0 {
+        return Err(CmdError::msg("ERR offset is out of range"));
+    }
+    let key = a[1].clone();
+    let old = read_string(ctx, &key)?;
+    let patch = &a[3];
+    match old {
+        None if patch.is_empty() => {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        Some(old) if patch.is_empty() => {
+            ctx.out.int(old.len() as i64);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let offset = offset as usize;
+    check_size(ctx, (offset + patch.len()) as u64)?;
+    let old = old.unwrap_or_default();
+    let mut buf = BytesMut::from(&old[..]);
+    if buf.len() < offset + patch.len() {
+        buf.resize(offset + patch.len(), 0);
+    }
+    buf[offset..offset + patch.len()].copy_from_slice(patch);
+    let len = buf.len();
+    let value = Value::Str(buf.freeze());
+    if !ctx.db().replace_value(&key, value.clone()) {
+        ctx.db().insert(key.clone(), value, 0);
+    }
+    ctx.modified(&key);
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
+fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    let (mut want_len, mut want_idx, mut with_match_len, mut min_len) = (false, false, false, 0i64);
+    let mut i = 3;
+    while i < a.len() {
+        if is(&a[i], "LEN") {
+            want_len = true;
+        } else if is(&a[i], "IDX") {
+            want_idx = true;
+        } else if is(&a[i], "WITHMATCHLEN") {
+            with_match_len = true;
+        } else if is(&a[i], "MINMATCHLEN") && i + 1 < a.len() {
+            min_len = args::int(&a[i + 1])?.max(0);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if want_len && want_idx {
+        return Err(CmdError::msg(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let x = read_string(ctx, &a[1])?.unwrap_or_default();
+    let y = read_string(ctx, &a[2])?.unwrap_or_default();
+    if (x.len() as u64).saturating_mul(y.len() as u64) > 512 * 1024 * 1024 {
+        return Err(CmdError::msg("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+    }
+    // Dynamic programming table of LCS lengths of suffixes... prefixes, as Redis does.
+    let (n, m) = (x.len(), y.len());
+    let mut t = vec![0u32; (n + 1) * (m + 1)];
+    let at = |i: usize, j: usize| i * (m + 1) + j;
+    for i in 1..=n {
+        for j in 1..=m {
+            t[at(i, j)] = if x[i - 1] == y[j - 1] {
+                t[at(i - 1, j - 1)] + 1
+            } else {
+                t[at(i - 1, j)].max(t[at(i, j - 1)])
+            };
+        }
+    }
+    let total = t[at(n, m)] as usize;
+    // Walk back to build the string and the matching ranges.
+    let mut result = vec![0u8; total];
+    let mut matches: Vec<((usize, usize), (usize, usize), usize)> = Vec::new();
+    let (mut i, mut j, mut idx) = (n, m, total);
+    let mut cur: Option<((usize, usize), (usize, usize))> = None;
+    while i > 0 && j > 0 {
+        if x[i - 1] == y[j - 1] {
+            idx -= 1;
+            result[idx] = x[i - 1];
+            match &mut cur {
+                Some((ra, rb)) if ra.0 == i && rb.0 == j => {
+                    ra.0 = i - 1;
+                    rb.0 = j - 1;
+                }
+                _ => {
+                    if let Some((ra, rb)) = cur.take() {
+                        let len = ra.1 - ra.0 + 1;
+                        if len as i64 >= min_len {
+                            matches.push((ra, rb, len));
+                        }
+                    }
+                    cur = Some(((i - 1, i - 1), (j - 1, j - 1)));
+                }
+            }
+            i -= 1;
+            j -= 1;
+        } else if t[at(i - 1, j)] > t[at(i, j - 1)] {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    if let Some((ra, rb)) = cur {
+        let len = ra.1 - ra.0 + 1;
+        if len as i64 >= min_len {
+            matches.push((ra, rb, len));
+        }
+    }
+    if want_len {
+        ctx.out.int(total as i64);
+    } else if want_idx {
+        ctx.out.map(2);
+        ctx.out.bulk(b"matches");
+        ctx.out.array(matches.len());
+        for (ra, rb, len) in &matches {
+            ctx.out.array(if with_match_len { 3 } else { 2 });
+            ctx.out.array(2);
+            ctx.out.int(ra.0 as i64);
+            ctx.out.int(ra.1 as i64);
+            ctx.out.array(2);
+            ctx.out.int(rb.0 as i64);
+            ctx.out.int(rb.1 as i64);
+            if with_match_len {
+                ctx.out.int(*len as i64);
+            }
+        }
+        ctx.out.bulk(b"len");
+        ctx.out.int(total as i64);
+    } else {
+        ctx.out.bulk(&result);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_human_float;
+
+    #[test]
+    fn human_floats() {
+        assert_eq!(format_human_float(10.5 + 0.1), "10.6");
+        assert_eq!(format_human_float(10.1 + 0.2), "10.3");
+        assert_eq!(format_human_float(3.0e3), "3000");
+        assert_eq!(format_human_float(-1.5), "-1.5");
+    }
+}

@@ -1,0 +1,368 @@
+//! One client connection: read requests, execute them through the engine, write replies.
+//!
+//! The task reads whatever is available, parses every complete request, executes the
+//! batch under one engine lock, and writes all replies at once. It also delivers pub/sub
+//! and MONITOR messages, waits for blocked commands, and finishes slow password checks.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::clients::{ClientState, ReplyMode};
+use crate::cmd::{self, BlockRequest, Ctx};
+use crate::keyspace::now_ms;
+use crate::pubsub::Outbound;
+use crate::resp::{parse_request, ReplyWriter};
+use crate::server::Server;
+use crate::verbose;
+
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Why the execution of a batch stopped early.
+enum Outcome {
+    /// Every pending request ran.
+    Done,
+    /// The front request is blocked (BLPOP & co.).
+    Blocked(BlockRequest),
+    /// AUTH/HELLO needs the slow password check.
+    VerifyPassword(Bytes),
+    /// QUIT, SHUTDOWN, or CLIENT KILL of itself.
+    Close,
+}
+
+/// Serves one accepted connection until it closes.
+pub async fn serve<S>(server: Arc<Server>, mut stream: S, peer: SocketAddr, local: SocketAddr, tls: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (maxclients, protected) = {
+        let c = server.config();
+        (c.get_u64("maxclients"), c.get_bool("protected-mode"))
+    };
+    if server.clients.len() as u64 >= maxclients {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    let auth_required = server.auth().required();
+    if protected && !auth_required && !peer.ip().is_loopback() {
+        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
+        return;
+    }
+    let info = server.clients.register(peer, local, tls);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = ClientState {
+        id: info.id,
+        db: 0,
+        authenticated: !auth_required,
+        multi: None,
+        multi_failed: false,
+        watched: Vec::new(),
+        channels: Default::default(),
+        patterns: Default::default(),
+        messages: tx,
+        reply_mode: ReplyMode::On,
+        close_after_reply: false,
+        monitor: false,
+        is_master: false,
+        pending_auth: None,
+        pending_hello: None,
+        info: info.clone(),
+    };
+    let mut conn = Connection {
+        server: server.clone(),
+        client,
+        inbuf: BytesMut::with_capacity(16 * 1024),
+        out: ReplyWriter::new(false),
+        pending: VecDeque::new(),
+        rx,
+    };
+    if let Err(e) = conn.run(&mut stream).await {
+        verbose!("Client id={} addr={} closed: {e}", info.id, peer);
+    }
+    conn.cleanup();
+    server.clients.unregister(info.id);
+}
+
+struct Connection {
+    server: Arc<Server>,
+    client: ClientState,
+    inbuf: BytesMut,
+    out: ReplyWriter,
+    /// Parsed requests not yet executed (behind a blocked one, or a slow AUTH).
+    pending: VecDeque<Vec<Bytes>>,
+    rx: mpsc::UnboundedReceiver<Outbound>,
+}
+
+impl Connection {
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
+        let mut timed_out = false;
+        loop {
+            if let Err(e) = self.parse_input() {
+                self.out.error(&e.to_string());
+                self.flush(stream).await?;
+                verbose!(
+                    "Protocol error ({e}) from client: id={} addr={}. Closing.",
+                    self.client.id,
+                    self.client.info.addr
+                );
+                return Ok(());
+            }
+            if !self.pending.is_empty() {
+                let outcome = self.execute_pending(timed_out);
+                timed_out = false;
+                self.flush(stream).await?;
+                match outcome {
+                    Outcome::Done => {}
+                    Outcome::Close => return Ok(()),
+                    Outcome::VerifyPassword(pw) => {
+                        self.finish_auth(pw).await;
+                        continue;
+                    }
+                    Outcome::Blocked(req) => {
+                        match self.wait_blocked(stream, req).await? {
+                            Some(t) => {
+                                timed_out = t;
+                                continue;
+                            }
+                            None => return Ok(()),
+                        }
+                    }
+                }
+            }
+            if !self.wait_for_input(stream).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves every complete request from the input buffer to `pending`.
+    fn parse_input(&mut self) -> Result<(), crate::resp::ProtocolError> {
+        let limits = self.server.limits();
+        while let Some(args) = parse_request(&mut self.inbuf, &limits)? {
+            if !args.is_empty() {
+                self.pending.push_back(args);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs pending requests under one engine lock.
+    fn execute_pending(&mut self, timed_out_first: bool) -> Outcome {
+        let server = self.server.clone();
+        let mut state = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+        let mut first = true;
+        let mut last_cmd = None;
+        let outcome = loop {
+            let Some(args) = self.pending.pop_front() else {
+                break Outcome::Done;
+            };
+            let mark = self.out.len();
+            let mut ctx = Ctx {
+                server: &server,
+                state: &mut state,
+                client: &mut self.client,
+                out: &mut self.out,
+                now: now_ms(),
+                block: None,
+                timed_out: first && timed_out_first,
+                propagate_as: None,
+                modified: 0,
+            };
+            cmd::dispatch(&mut ctx, &args);
+            let block = ctx.block.take();
+            first = false;
+            if let Some(req) = block {
+                self.pending.push_front(args);
+                break Outcome::Blocked(req);
+            }
+            match self.client.reply_mode {
+                ReplyMode::On => {}
+                ReplyMode::Off => self.out.truncate(mark),
+                ReplyMode::Skip => {
+                    self.out.truncate(mark);
+                    self.client.reply_mode = ReplyMode::On;
+                }
+                ReplyMode::SkipNext => self.client.reply_mode = ReplyMode::Skip,
+            }
+            last_cmd = Some(args[0].clone());
+            if let Some(pw) = self.client.pending_auth.take() {
+                break Outcome::VerifyPassword(pw);
+            }
+            if self.client.close_after_reply {
+                break Outcome::Close;
+            }
+        };
+        drop(state);
+        if let Some(name) = last_cmd {
+            *self.client.info.last_cmd.lock().expect("lock") =
+                String::from_utf8_lossy(&name).to_ascii_lowercase();
+        }
+        outcome
+    }
+
+    /// Completes AUTH or HELLO ... AUTH against a hashed password.
+    async fn finish_auth(&mut self, password: Bytes) {
+        let ok = self.server.auth().verify_slow(password.to_vec()).await;
+        let hello = self.client.pending_hello.take();
+        if !ok {
+            self.out.error(crate::cmd::WRONGPASS);
+            return;
+        }
+        self.client.authenticated = true;
+        match hello {
+            Some(args) => self.pending.push_front(args),
+            None => self.out.ok(),
+        }
+    }
+
+    /// Waits until a blocked command may be retried. Returns `Some(timed_out)`, or None
+    /// when the client went away.
+    async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        req: BlockRequest,
+    ) -> std::io::Result<Option<bool>> {
+        let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
+        let result = loop {
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = req.waker.notified() => break Some(false),
+                _ = sleep => break Some(true),
+                _ = self.client.info.kill.notified() => break None,
+                r = stream.read_buf(&mut self.inbuf) => {
+                    // Input while blocked waits its turn; EOF ends the client.
+                    if r? == 0 {
+                        break None;
+                    }
+                    self.check_query_buffer()?;
+                }
+            }
+        };
+        let db = self.client.db;
+        let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+        state.unblock(db, &req.keys, &req.waker);
+        Ok(result)
+    }
+
+    fn check_query_buffer(&self) -> std::io::Result<()> {
+        let limit = self.server.config().get_u64("client-query-buffer-limit");
+        if self.inbuf.len() as u64 > limit {
+            crate::warning!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
+                self.client.id,
+                self.client.info.addr,
+                self.inbuf.len()
+            );
+            return Err(std::io::Error::other("query buffer limit reached"));
+        }
+        Ok(())
+    }
+
+    /// Waits for request bytes, messages to deliver, a kill, or the idle timeout. Returns
+    /// false when the connection should close.
+    async fn wait_for_input<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<bool> {
+        let idle_limit = self.server.config().get_u64("timeout");
+        let idle = async {
+            if idle_limit == 0 || self.client.in_pubsub() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_secs(idle_limit)).await;
+        };
+        tokio::select! {
+            r = stream.read_buf(&mut self.inbuf) => {
+                let n = r?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                *self.client.info.last_interaction.lock().expect("lock") = Instant::now();
+                self.check_query_buffer()?;
+                Ok(true)
+            }
+            Some(msg) = self.rx.recv() => {
+                self.deliver(msg);
+                while let Ok(more) = self.rx.try_recv() {
+                    self.deliver(more);
+                    if self.out.len() > 64 * 1024 {
+                        break;
+                    }
+                }
+                self.flush(stream).await?;
+                Ok(true)
+            }
+            _ = self.client.info.kill.notified() => Ok(false),
+            _ = idle => {
+                verbose!("Closing idle client id={}", self.client.id);
+                Ok(false)
+            }
+        }
+    }
+
+    fn deliver(&mut self, msg: Outbound) {
+        match msg {
+            Outbound::PubSub(m) => {
+                self.client
+                    .info
+                    .queued_bytes
+                    .fetch_sub(m.size(), Ordering::Relaxed);
+                match &m.pattern {
+                    Some(p) => {
+                        self.out.push(4);
+                        self.out.bulk(b"pmessage");
+                        self.out.bulk(p);
+                    }
+                    None => {
+                        self.out.push(3);
+                        self.out.bulk(b"message");
+                    }
+                }
+                self.out.bulk(&m.channel);
+                self.out.bulk(&m.payload);
+            }
+            Outbound::Monitor(line) => self.out.raw(&line),
+        }
+    }
+
+    async fn flush<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let bytes = self.out.take();
+        self.server
+            .stats
+            .net_output_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        stream.write_all(&bytes).await?;
+        stream.flush().await
+    }
+
+    /// Releases what the client held in shared state.
+    fn cleanup(&mut self) {
+        for ch in self.client.channels.drain() {
+            self.server.pubsub.unsubscribe(&ch, self.client.id, false);
+        }
+        for p in self.client.patterns.drain() {
+            self.server.pubsub.unsubscribe(&p, self.client.id, true);
+        }
+        if self.client.monitor {
+            self.server.remove_monitor(self.client.id);
+        }
+        if !self.client.watched.is_empty() {
+            let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+            state.unwatch_all(self.client.id, &self.client.watched);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The engine: the one place where commands execute.
+//!
+//! Under one lock, a command is applied to the keyspace, keys it modified are signalled
+//! (WATCH, blocked clients), and its propagated form goes to the replication/AOF feed, in
+//! one order. The lock is taken once per pipelined batch and never held across an `.await`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::clients::ClientId;
+use crate::keyspace::Db;
+
+/// Counters INFO stats reports that live with the keyspace.
+#[derive(Debug, Default, Clone)]
+pub struct KeyspaceStats {
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+}
+
+/// A command as propagated to replicas and the AOF: the database it applies to and its
+/// arguments (already rewritten into a deterministic form).
+#[derive(Debug, Clone)]
+pub struct Propagated {
+    pub db: usize,
+    pub args: Vec<Bytes>,
+}
+
+/// Receives propagated commands (the replication log, the AOF).
+pub trait PropagationSink: Send {
+    /// Called for each command, in execution order. `multi` brackets (MULTI/EXEC) are
+    /// passed as ordinary commands.
+    fn feed(&mut self, cmd: &Propagated);
+}
+
+/// Everything guarded by the engine lock.
+pub struct EngineState {
+    pub dbs: Vec<Db>,
+    /// Changes since the last successful save (`rdb_changes_since_last_save`).
+    pub dirty: u64,
+    pub stats: KeyspaceStats,
+    /// Keys watched by clients (WATCH), by (db, key).
+    watched: HashMap<(usize, Bytes), Vec<ClientId>>,
+    /// Clients whose watched keys were touched: their next EXEC fails.
+    cas_dirty: HashSet<ClientId>,
+    /// Clients blocked on keys (BLPOP & co.), woken when the key is written.
+    blocked: HashMap<(usize, Bytes), Vec<Arc<Notify>>>,
+    /// Commands propagated by the current command, collected until it finishes.
+    pending: Vec<Propagated>,
+    sinks: Vec<Box<dyn PropagationSink>>,
+}
+
+impl std::fmt::Debug for EngineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineState")
+            .field("dbs", &self.dbs.len())
+            .field("dirty", &self.dirty)
+            .finish()
+    }
+}
+
+impl EngineState {
+    pub fn new(databases: usize) -> EngineState {
+        EngineState {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            dirty: 0,
+            stats: KeyspaceStats::default(),
+            watched: HashMap::new(),
+            cas_dirty: HashSet::new(),
+            blocked: HashMap::new(),
+            pending: Vec::new(),
+            sinks: Vec::new(),
+        }
+    }
+
+    /// Registers a consumer of the propagated command stream.
+    pub fn add_sink(&mut self, sink: Box<dyn PropagationSink>) {
+        self.sinks.push(sink);
+    }
+
+    /// Records that `key` in `db` was modified: counts a change, invalidates WATCHes and
+    /// wakes clients blocked on it.
+    pub fn signal_modified(&mut self, db: usize, key: &Bytes) {
+        self.dirty += 1;
+        self.touch(db, key);
+    }
+
+    /// Invalidates WATCHes on `key` and wakes blocked clients, without counting a change.
+    pub fn touch(&mut self, db: usize, key: &Bytes) {
+        if !self.watched.is_empty() {
+            if let Some(clients) = self.watched.get(&(db, key.clone())) {
+                self.cas_dirty.extend(clients.iter().copied());
+            }
+        }
+        if !self.blocked.is_empty() {
+            if let Some(waiters) = self.blocked.remove(&(db, key.clone())) {
+                for w in waiters {
+                    w.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Invalidates every WATCH on keys of `db` (FLUSHDB, SWAPDB), or of all dbs.
+    pub fn touch_all(&mut self, db: Option<usize>) {
+        let hit: Vec<ClientId> = self
+            .watched
+            .iter()
+            .filter(|((d, _), _)| db.is_none_or(|x| x == *d))
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect();
+        self.cas_dirty.extend(hit);
+    }
+
+    pub fn watch(&mut self, client: ClientId, db: usize, key: Bytes) {
+        let list = self.watched.entry((db, key)).or_default();
+        if !list.contains(&client) {
+            list.push(client);
+        }
+    }
+
+    /// Drops all WATCHes of `client` and returns whether one of them was touched.
+    pub fn unwatch_all(&mut self, client: ClientId, keys: &[(usize, Bytes)]) -> bool {
+        for k in keys {
+            if let Some(list) = self.watched.get_mut(k) {
+                list.retain(|c| *c != client);
+                if list.is_empty() {
+                    self.watched.remove(k);
+                }
+            }
+        }
+        self.cas_dirty.remove(&client)
+    }
+
+    pub fn is_cas_dirty(&self, client: ClientId) -> bool {
+        self.cas_dirty.contains(&client)
+    }
+
+    /// Marks a client's transaction as failed (a watched key expired, for example).
+    pub fn mark_cas_dirty(&mut self, client: ClientId) {
+        self.cas_dirty.insert(client);
+    }
+
+    /// Registers a blocked client's wake-up for `key`.
+    pub fn block_on(&mut self, db: usize, key: Bytes, waker: Arc<Notify>) {
+        self.blocked.entry((db, key)).or_default().push(waker);
+    }
+
+    /// Removes a blocked client's wake-up registrations (after a timeout or disconnect).
+    pub fn unblock(&mut self, db: usize, keys: &[Bytes], waker: &Arc<Notify>) {
+        for key in keys {
+            let k = (db, key.clone());
+            if let Some(list) = self.blocked.get_mut(&k) {
+                list.retain(|w| !Arc::ptr_eq(w, waker));
+                if list.is_empty() {
+                    self.blocked.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Queues a command for propagation once the current command finishes.
+    pub fn propagate(&mut self, db: usize, args: Vec<Bytes>) {
+        if self.sinks.is_empty() {
+            return;
+        }
+        self.pending.push(Propagated { db, args });
+    }
+
+    /// Whether anybody consumes propagated commands (skip building them otherwise).
+    pub fn propagating(&self) -> bool {
+        !self.sinks.is_empty()
+    }
+
+    /// Sends the commands queued by the last command (or transaction) to the sinks,
+    /// wrapped in MULTI/EXEC when `atomic` and there is more than one.
+    pub fn flush_propagation(&mut self, atomic: bool) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let wrap = atomic && pending.len() > 1;
+        let db = pending[0].db;
+        let mut feed = |cmd: &Propagated| {
+            for s in self.sinks.iter_mut() {
+                s.feed(cmd);
+            }
+        };
+        if wrap {
+            feed(&Propagated {
+                db,
+                args: vec![Bytes::from_static(b"MULTI")],
+            });
+        }
+        for cmd in &pending {
+            feed(cmd);
+        }
+        if wrap {
+            feed(&Propagated {
+                db,
+                args: vec![Bytes::from_static(b"EXEC")],
+            });
+        }
+    }
+
+    /// Propagates DEL for keys that expired in `db` during the last command.
+    pub fn propagate_expired(&mut self, db: usize) {
+        let expired = self.dbs[db].drain_expired();
+        for key in expired {
+            self.stats.expired_keys += 1;
+            self.touch(db, &key);
+            self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! INFO: the sections redis-server 7.0 reports, with the same field names.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use crate::engine::EngineState;
+use crate::server::Server;
+
+/// Sections INFO prints with no argument (or `default`).
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// Renders the requested sections (`all`, `everything`, `default`, or names).
+pub fn render(server: &Server, state: &EngineState, requested: &[String]) -> String {
+    let wanted: Vec<&str> = if requested.is_empty() {
+        DEFAULT_SECTIONS.to_vec()
+    } else {
+        let mut v = Vec::new();
+        for r in requested {
+            match r.as_str() {
+                "all" | "everything" => {
+                    v.extend_from_slice(DEFAULT_SECTIONS);
+                    v.push("commandstats");
+                    v.push("latencystats");
+                }
+                "default" => v.extend_from_slice(DEFAULT_SECTIONS),
+                other => v.push(other),
+            }
+        }
+        v
+    };
+    let mut out = String::new();
+    for section in DEFAULT_SECTIONS.iter().chain(["commandstats", "latencystats"].iter()) {
+        if !wanted.contains(section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        match *section {
+            "server" => server_section(server, &mut out),
+            "clients" => clients_section(server, &mut out),
+            "memory" => memory_section(server, state, &mut out),
+            "persistence" => persistence_section(server, state, &mut out),
+            "stats" => stats_section(server, state, &mut out),
+            "replication" => replication_section(server, &mut out),
+            "cpu" => cpu_section(&mut out),
+            "modules" => out.push_str("# Modules\r\n"),
+            "errorstats" => out.push_str("# Errorstats\r\n"),
+            "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+            "keyspace" => keyspace_section(state, &mut out),
+            "commandstats" => out.push_str("# Commandstats\r\n"),
+            "latencystats" => out.push_str("# Latencystats\r\n"),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, name: &str, value: impl std::fmt::Display) {
+    let _ = write!(out, "{name}:{value}\r\n");
+}
+
+fn server_section(server: &Server, out: &mut String) {
+    let config = server.config();
+    let uptime = server.started.elapsed().as_secs();
+    out.push_str("# Server\r\n");
+    line(out, "redis_version", crate::REDIS_VERSION);
+    line(out, "tandem_version", crate::VERSION);
+    line(out, "redis_git_sha1", "00000000");
+    line(out, "redis_git_dirty", 0);
+    line(out, "redis_build_id", "0");
+    line(out, "redis_mode", "standalone");
+    line(out, "os", std::env::consts::OS);
+    line(out, "arch_bits", 64);
+    line(out, "monotonic_clock", "POSIX clock_gettime");
+    line(out, "multiplexing_api", "epoll");
+    line(out, "atomicvar_api", "c11-builtin");
+    line(out, "gcc_version", "0.0.0");
+    line(out, "process_id", std::process::id());
+    line(out, "process_supervised", "no");
+    line(out, "run_id", &server.run_id);
+    line(out, "tcp_port", server.port.load(Ordering::Relaxed));
+    line(out, "server_time_usec", crate::keyspace::now_ms() * 1000);
+    line(out, "uptime_in_seconds", uptime);
+    line(out, "uptime_in_days", uptime / 86400);
+    line(out, "hz", config.get("hz"));
+    line(out, "configured_hz", config.get("hz"));
+    line(out, "lru_clock", (crate::keyspace::now_ms() / 1000) & 0xff_ffff);
+    line(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+    line(
+        out,
+        "config_file",
+        config.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+    );
+    line(out, "io_threads_active", 0);
+}
+
+fn clients_section(server: &Server, out: &mut String) {
+    let clients = server.clients.all();
+    let pubsub = clients
+        .iter()
+        .filter(|c| c.flags.lock().expect("lock").contains('P'))
+        .count();
+    out.push_str("# Clients\r\n");
+    line(out, "connected_clients", clients.len());
+    line(out, "cluster_connections", 0);
+    line(out, "maxclients", server.config().get("maxclients"));
+    line(out, "client_recent_max_input_buffer", 0);
+    line(out, "client_recent_max_output_buffer", 0);
+    line(out, "blocked_clients", 0);
+    line(out, "tracking_clients", 0);
+    line(out, "pubsub_clients", pubsub);
+    line(out, "clients_in_timeout_table", 0);
+}
+
+/// Resident set size in bytes, from /proc.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / 1024.0 / 1024.0)
+    } else {
+        format!("{:.2}G", b / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+fn memory_section(server: &Server, _state: &EngineState, out: &mut String) {
+    let rss = rss_bytes();
+    let maxmemory = server.config().get_u64("maxmemory");
+    out.push_str("# Memory\r\n");
+    // Without allocator statistics, used_memory is the resident set.
+    line(out, "used_memory", rss);
+    line(out, "used_memory_human", human(rss));
+    line(out, "used_memory_rss", rss);
+    line(out, "used_memory_rss_human", human(rss));
+    line(out, "used_memory_peak", rss);
+    line(out, "used_memory_peak_human", human(rss));
+    line(out, "maxmemory", maxmemory);
+    line(out, "maxmemory_human", human(maxmemory));
+    line(out, "maxmemory_policy", server.config().get("maxmemory-policy"));
+    line(out, "mem_fragmentation_ratio", "1.00");
+    line(out, "mem_allocator", "libc");
+    line(out, "lazyfree_pending_objects", 0);
+}
+
+fn persistence_section(server: &Server, state: &EngineState, out: &mut String) {
+    let config = server.config();
+    out.push_str("# Persistence\r\n");
+    line(out, "loading", 0);
+    line(out, "async_loading", 0);
+    line(out, "current_cow_peak", 0);
+    line(out, "current_cow_size", 0);
+    line(out, "current_cow_size_age", 0);
+    line(out, "current_fork_perc", "0.00");
+    line(out, "current_save_keys_processed", 0);
+    line(out, "current_save_keys_total", 0);
+    line(out, "rdb_changes_since_last_save", state.dirty);
+    line(out, "rdb_bgsave_in_progress", 0);
+    line(out, "rdb_last_save_time", server.started_unix);
+    line(out, "rdb_last_bgsave_status", "ok");
+    line(out, "rdb_last_bgsave_time_sec", -1);
+    line(out, "rdb_current_bgsave_time_sec", -1);
+    line(out, "aof_enabled", config.get_bool("appendonly") as u8);
+    line(out, "aof_rewrite_in_progress", 0);
+    line(out, "aof_rewrite_scheduled", 0);
+    line(out, "aof_last_rewrite_time_sec", -1);
+    line(out, "aof_current_rewrite_time_sec", -1);
+    line(out, "aof_last_bgrewrite_status", "ok");
+    line(out, "aof_last_write_status", "ok");
+    line(out, "module_fork_in_progress", 0);
+    line(out, "module_fork_last_cow_size", 0);
+}
+
+fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
+    let s = &server.stats;
+    out.push_str("# Stats\r\n");
+    line(out, "total_connections_received", s.connections_received.load(Ordering::Relaxed));
+    line(out, "total_commands_processed", s.commands_processed.load(Ordering::Relaxed));
+    line(out, "instantaneous_ops_per_sec", 0);
+    line(out, "total_net_input_bytes", s.net_input_bytes.load(Ordering::Relaxed));
+    line(out, "total_net_output_bytes", s.net_output_bytes.load(Ordering::Relaxed));
+    line(out, "instantaneous_input_kbps", "0.00");
+    line(out, "instantaneous_output_kbps", "0.00");
+    line(out, "rejected_connections", s.rejected_connections.load(Ordering::Relaxed));
+    line(out, "sync_full", 0);
+    line(out, "sync_partial_ok", 0);
+    line(out, "sync_partial_err", 0);
+    line(out, "expired_keys", state.stats.expired_keys);
+    line(out, "expired_stale_perc", "0.00");
+    line(out, "expired_time_cap_reached_count", 0);
+    line(out, "expire_cycle_cpu_milliseconds", 0);
+    line(out, "evicted_keys", state.stats.evicted_keys);
+    line(out, "evicted_clients", 0);
+    line(out, "total_eviction_exceeded_time", 0);
+    line(out, "current_eviction_exceeded_time", 0);
+    line(out, "keyspace_hits", state.stats.keyspace_hits);
+    line(out, "keyspace_misses", state.stats.keyspace_misses);
+    line(out, "pubsub_channels", server.pubsub.channels(None).len());
+    line(out, "pubsub_patterns", server.pubsub.numpat());
+    line(out, "latest_fork_usec", 0);
+    line(out, "total_forks", 0);
+    line(out, "migrate_cached_sockets", 0);
+    line(out, "slave_expires_tracked_keys", 0);
+    line(out, "active_defrag_hits", 0);
+    line(out, "active_defrag_misses", 0);
+    line(out, "active_defrag_key_hits", 0);
+    line(out, "active_defrag_key_misses", 0);
+    line(out, "total_active_defrag_time", 0);
+    line(out, "current_active_defrag_time", 0);
+    line(out, "tracking_total_keys", 0);
+    line(out, "tracking_total_items", 0);
+    line(out, "tracking_total_prefixes", 0);
+    line(out, "unexpected_error_replies", 0);
+    line(out, "total_error_replies", 0);
+    line(out, "dump_payload_sanitizations", 0);
+    line(out, "total_reads_processed", 0);
+    line(out, "total_writes_processed", 0);
+    line(out, "io_threaded_reads_processed", 0);
+    line(out, "io_threaded_writes_processed", 0);
+    line(out, "reply_buffer_shrinks", 0);
+    line(out, "reply_buffer_expands", 0);
+}
+
+fn replication_section(server: &Server, out: &mut String) {
+    let backlog = server.config().get_u64("repl-backlog-size");
+    out.push_str("# Replication\r\n");
+    line(out, "role", "master");
+    line(out, "connected_slaves", 0);
+    line(out, "master_failover_state", "no-failover");
+    line(out, "master_replid", &server.run_id);
+    line(out, "master_replid2", "0000000000000000000000000000000000000000");
+    line(out, "master_repl_offset", 0);
+    line(out, "second_repl_offset", -1);
+    line(out, "repl_backlog_active", 0);
+    line(out, "repl_backlog_size", backlog);
+    line(out, "repl_backlog_first_byte_offset", 0);
+    line(out, "repl_backlog_histlen", 0);
+}
+
+/// CPU seconds (user, system) from /proc/self/stat.
+fn cpu_times() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = 100.0;
+    let utime = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / ticks;
+    let stime = fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / ticks;
+    (utime, stime)
+}
+
+fn cpu_section(out: &mut String) {
+    let (user, sys) = cpu_times();
+    out.push_str("# CPU\r\n");
+    line(out, "used_cpu_sys", format!("{sys:.6}"));
+    line(out, "used_cpu_user", format!("{user:.6}"));
+    line(out, "used_cpu_sys_children", "0.000000");
+    line(out, "used_cpu_user_children", "0.000000");
+    line(out, "used_cpu_sys_main_thread", format!("{sys:.6}"));
+    line(out, "used_cpu_user_main_thread", format!("{user:.6}"));
+}
+
+fn keyspace_section(state: &EngineState, out: &mut String) {
+    out.push_str("# Keyspace\r\n");
+    for (i, db) in state.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "db{i}:keys={},expires={},avg_ttl=0\r\n",
+            db.len(),
+            db.expires_len()
+        );
+    }
+}

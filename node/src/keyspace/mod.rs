@@ -1,0 +1,23 @@
+//! The keyspace: numbered databases of keys with values and optional expiry times.
+//!
+//! It knows nothing of sockets, commands or replication. Each database is split into
+//! segments held behind `Arc`s, so a snapshot (for BGSAVE or a full sync) is a cheap clone
+//! of the segment pointers; a later write copies only the one segment it touches, and
+//! collections inside values are `Arc`s too, copied on write only while a snapshot shares
+//! them.
+
+mod db;
+pub mod value;
+mod zset;
+
+pub use db::{Db, DbSnapshot, Entry, ScanCursor};
+pub use value::{glob_match, Value, ValueKind};
+pub use zset::{Score, SortedSet};
+
+/// Milliseconds since the Unix epoch, the unit of every expiry time.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

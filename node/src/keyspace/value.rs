@@ -1,0 +1,340 @@
+//! Values stored under keys, and the glob matcher KEYS/SCAN/PSUBSCRIBE share.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::zset::SortedSet;
+
+pub type FieldMap = hashbrown::HashMap<Bytes, Bytes, foldhash::fast::RandomState>;
+pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
+
+/// A value. Collections are shared on clone and copied on first write while shared.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(Bytes),
+    List(Arc<VecDeque<Bytes>>),
+    Hash(Arc<FieldMap>),
+    Set(Arc<MemberSet>),
+    ZSet(Arc<SortedSet>),
+}
+
+/// The type of a value, as TYPE names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Str,
+    List,
+    Hash,
+    Set,
+    ZSet,
+}
+
+impl ValueKind {
+    /// The name TYPE replies with.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Str => "string",
+            ValueKind::List => "list",
+            ValueKind::Hash => "hash",
+            ValueKind::Set => "set",
+            ValueKind::ZSet => "zset",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<ValueKind> {
+        Some(match name.to_ascii_lowercase().as_slice() {
+            b"string" => ValueKind::Str,
+            b"list" => ValueKind::List,
+            b"hash" => ValueKind::Hash,
+            b"set" => ValueKind::Set,
+            b"zset" => ValueKind::ZSet,
+            _ => return None,
+        })
+    }
+}
+
+/// Sizes up to which Redis 7.0 keeps the compact encodings (its config defaults).
+pub const LISTPACK_MAX_ENTRIES: usize = 128;
+pub const LISTPACK_MAX_VALUE: usize = 64;
+pub const INTSET_MAX_ENTRIES: usize = 512;
+
+impl Value {
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            Value::Str(_) => ValueKind::Str,
+            Value::List(_) => ValueKind::List,
+            Value::Hash(_) => ValueKind::Hash,
+            Value::Set(_) => ValueKind::Set,
+            Value::ZSet(_) => ValueKind::ZSet,
+        }
+    }
+
+    pub fn new_list() -> Value {
+        Value::List(Arc::new(VecDeque::new()))
+    }
+
+    pub fn new_hash() -> Value {
+        Value::Hash(Arc::new(FieldMap::default()))
+    }
+
+    pub fn new_set() -> Value {
+        Value::Set(Arc::new(MemberSet::default()))
+    }
+
+    pub fn new_zset() -> Value {
+        Value::ZSet(Arc::new(SortedSet::default()))
+    }
+
+    /// Whether a collection has become empty (and so its key must go).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
+    /// The encoding OBJECT ENCODING reports: what Redis 7.0 would use for this content
+    /// under its default thresholds.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => {
+                if s.len() <= 20 && parse_canonical_i64(s).is_some() {
+                    "int"
+                } else if s.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            Value::List(l) => {
+                if l.len() <= LISTPACK_MAX_ENTRIES && l.iter().all(|e| e.len() <= 8 * 1024) {
+                    "listpack"
+                } else {
+                    "quicklist"
+                }
+            }
+            Value::Hash(h) => {
+                if h.len() <= LISTPACK_MAX_ENTRIES
+                    && h
+                        .iter()
+                        .all(|(k, v)| k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE)
+                {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::Set(s) => {
+                if s.len() <= INTSET_MAX_ENTRIES && s.iter().all(|m| parse_canonical_i64(m).is_some())
+                {
+                    "intset"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::ZSet(z) => {
+                if z.len() <= LISTPACK_MAX_ENTRIES
+                    && z.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE)
+                {
+                    "listpack"
+                } else {
+                    "skiplist"
+                }
+            }
+        }
+    }
+
+    /// An estimate of the bytes this value occupies, for MEMORY USAGE and used_memory.
+    pub fn approx_memory(&self) -> usize {
+        const BYTES_OVERHEAD: usize = 32;
+        match self {
+            Value::Str(s) => s.len(),
+            Value::List(l) => l.iter().map(|e| e.len() + BYTES_OVERHEAD).sum::<usize>() + 48,
+            Value::Hash(h) => {
+                h.iter()
+                    .map(|(k, v)| k.len() + v.len() + 2 * BYTES_OVERHEAD + 8)
+                    .sum::<usize>()
+                    + 48
+            }
+            Value::Set(s) => s.iter().map(|m| m.len() + BYTES_OVERHEAD + 8).sum::<usize>() + 48,
+            Value::ZSet(z) => z.iter().map(|(m, _)| 2 * (m.len() + BYTES_OVERHEAD) + 40).sum::<usize>() + 96,
+        }
+    }
+}
+
+/// Parses a string as Redis's `string2ll` does: optional `-`, no `+`, no leading zeros,
+/// no spaces, fits in i64.
+pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = (d - b'0') as i64;
+        v = if neg {
+            v.checked_mul(10)?.checked_sub(d)?
+        } else {
+            v.checked_mul(10)?.checked_add(d)?
+        };
+    }
+    Some(v)
+}
+
+/// Glob-style matching as Redis's `stringmatchlen`: `*`, `?`, `[...]` with ranges and `^`,
+/// and `\` escapes. `nocase` folds ASCII case.
+pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    glob_match_depth(pattern, string, nocase, 0)
+}
+
+fn glob_match_depth(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
+    // Bound recursion on pathological patterns like `*a*a*a*...`, as Redis 7.0 does.
+    if depth > 1000 {
+        return false;
+    }
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    while !p.is_empty() && !s.is_empty() {
+        match p[0] {
+            b'*' => {
+                while p.len() > 1 && p[1] == b'*' {
+                    p = &p[1..];
+                }
+                if p.len() == 1 {
+                    return true;
+                }
+                for i in 0..=s.len() {
+                    if glob_match_depth(&p[1..], &s[i..], nocase, depth + 1) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            b'?' => {
+                s = &s[1..];
+                p = &p[1..];
+                continue;
+            }
+            b'[' => {
+                p = &p[1..];
+                let not = p.first() == Some(&b'^');
+                if not {
+                    p = &p[1..];
+                }
+                let mut matched = false;
+                loop {
+                    if p.is_empty() {
+                        break;
+                    }
+                    if p[0] == b'\\' && p.len() >= 2 {
+                        p = &p[1..];
+                        if eq(p[0], s[0]) {
+                            matched = true;
+                        }
+                    } else if p[0] == b']' {
+                        break;
+                    } else if p.len() >= 3 && p[1] == b'-' {
+                        let (mut start, mut end) = (p[0], p[2]);
+                        if start > end {
+                            std::mem::swap(&mut start, &mut end);
+                        }
+                        let c = if nocase { s[0].to_ascii_lowercase() } else { s[0] };
+                        let (start, end) = if nocase {
+                            (start.to_ascii_lowercase(), end.to_ascii_lowercase())
+                        } else {
+                            (start, end)
+                        };
+                        p = &p[2..];
+                        if c >= start && c <= end {
+                            matched = true;
+                        }
+                    } else if eq(p[0], s[0]) {
+                        matched = true;
+                    }
+                    p = &p[1..];
+                }
+                if p.is_empty() {
+                    // Unterminated class: Redis treats the end of pattern as `]`.
+                    p = b"]";
+                }
+                if not {
+                    matched = !matched;
+                }
+                if !matched {
+                    return false;
+                }
+                s = &s[1..];
+                p = &p[1..];
+                continue;
+            }
+            b'\\' if p.len() >= 2 => {
+                p = &p[1..];
+                if !eq(p[0], s[0]) {
+                    return false;
+                }
+            }
+            c => {
+                if !eq(c, s[0]) {
+                    return false;
+                }
+            }
+        }
+        s = &s[1..];
+        p = &p[1..];
+    }
+    if s.is_empty() {
+        while p.first() == Some(&b'*') {
+            p = &p[1..];
+        }
+    }
+    p.is_empty() && s.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        assert!(glob_match(b"*", b"anything", false));
+        assert!(glob_match(b"h?llo", b"hello", false));
+        assert!(glob_match(b"h*llo", b"heeeello", false));
+        assert!(glob_match(b"h[ae]llo", b"hallo", false));
+        assert!(!glob_match(b"h[^e]llo", b"hello", false));
+        assert!(glob_match(b"h[a-b]llo", b"hbllo", false));
+        assert!(glob_match(b"key:\\*", b"key:*", false));
+        assert!(!glob_match(b"key:\\*", b"key:a", false));
+        assert!(glob_match(b"HELLO", b"hello", true));
+        assert!(!glob_match(b"a*b", b"acd", false));
+        assert!(glob_match(b"user:*", b"user:", false));
+    }
+
+    #[test]
+    fn canonical_ints() {
+        assert_eq!(parse_canonical_i64(b"123"), Some(123));
+        assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_canonical_i64(b"0123"), None);
+        assert_eq!(parse_canonical_i64(b"+1"), None);
+        assert_eq!(parse_canonical_i64(b" 1"), None);
+        assert_eq!(parse_canonical_i64(b"-0"), None);
+        assert_eq!(parse_canonical_i64(b"9223372036854775808"), None);
+    }
+}

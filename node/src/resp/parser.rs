@@ -1,0 +1,332 @@
+//! Incremental request parser: multibulk (`*N\r\n$len\r\narg\r\n...`) and inline commands.
+//!
+//! A request is parsed only once the whole frame is in the buffer; a partial frame leaves the
+//! buffer untouched (`Ok(None)`). Lengths are checked against the limits before any byte of
+//! the payload is awaited, so a peer cannot make us buffer more than it announced and we allow.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Upper bounds a request must respect (`proto-max-bulk-len`, `client-query-buffer-limit`).
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Largest bulk string accepted, in bytes.
+    pub max_bulk_len: u64,
+    /// Largest number of arguments in one multibulk request.
+    pub max_multibulk_len: u64,
+    /// Longest inline request line.
+    pub max_inline_len: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_multibulk_len: 1024 * 1024,
+            max_inline_len: 64 * 1024,
+        }
+    }
+}
+
+/// A request that cannot be parsed. The `Display` text is Redis's own, sent as `-ERR <text>`
+/// before the connection is closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("Protocol error: invalid multibulk length")]
+    InvalidMultibulkLength,
+    #[error("Protocol error: invalid bulk length")]
+    InvalidBulkLength,
+    #[error("Protocol error: expected '$', got '{0}'")]
+    ExpectedBulk(char),
+    #[error("Protocol error: too big inline request")]
+    InlineTooBig,
+    #[error("Protocol error: too big mbulk count string")]
+    MultibulkCountTooBig,
+    #[error("Protocol error: too big bulk count string")]
+    BulkCountTooBig,
+    #[error("Protocol error: unbalanced quotes in request")]
+    UnbalancedQuotes,
+}
+
+/// Longest `*N` or `$N` header line Redis accepts before giving up.
+const MAX_HEADER_LINE: usize = 1024 * 64;
+
+/// Parses one request from the front of `buf`.
+///
+/// Returns `Ok(Some(args))` and consumes the frame, `Ok(None)` when more bytes are needed
+/// (nothing consumed), or a [`ProtocolError`]. An empty inline line yields `Some(vec![])`,
+/// which callers skip, as Redis does.
+pub fn parse_request(
+    buf: &mut BytesMut,
+    limits: &ParseLimits,
+) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf[0] == b'*' {
+        parse_multibulk(buf, limits)
+    } else {
+        parse_inline(buf, limits)
+    }
+}
+
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr(b'\r', &buf[from..]).map(|p| p + from)
+}
+
+/// Parses the decimal number of a `*N` or `$N` header (between `start` and the `\r`).
+fn parse_header_int(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = match digits[0] {
+        b'-' => (true, &digits[1..]),
+        _ => (false, digits),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn parse_multibulk(
+    buf: &mut BytesMut,
+    limits: &ParseLimits,
+) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(cr) = find_crlf(buf, 1) else {
+        if buf.len() > MAX_HEADER_LINE {
+            return Err(ProtocolError::MultibulkCountTooBig);
+        }
+        return Ok(None);
+    };
+    if cr + 1 >= buf.len() {
+        return Ok(None);
+    }
+    let count = parse_header_int(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+    if count > limits.max_multibulk_len as i64 {
+        return Err(ProtocolError::InvalidMultibulkLength);
+    }
+    let mut pos = cr + 2;
+    if count <= 0 {
+        buf.advance(pos);
+        return Ok(Some(Vec::new()));
+    }
+    // First pass: check that the whole frame is present, validating headers as we go.
+    let mut spans = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        if pos >= buf.len() {
+            return Ok(None);
+        }
+        if buf[pos] != b'$' {
+            return Err(ProtocolError::ExpectedBulk(buf[pos] as char));
+        }
+        let Some(cr) = find_crlf(buf, pos + 1) else {
+            if buf.len() - pos > MAX_HEADER_LINE {
+                return Err(ProtocolError::BulkCountTooBig);
+            }
+            return Ok(None);
+        };
+        let len = parse_header_int(&buf[pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
+        if len < 0 || len as u64 > limits.max_bulk_len {
+            return Err(ProtocolError::InvalidBulkLength);
+        }
+        let start = cr + 2;
+        let end = start + len as usize;
+        if end + 2 > buf.len() {
+            return Ok(None);
+        }
+        spans.push((start, end));
+        pos = end + 2;
+    }
+    let frame = buf.split_to(pos).freeze();
+    Ok(Some(
+        spans.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
+    ))
+}
+
+fn parse_inline(
+    buf: &mut BytesMut,
+    limits: &ParseLimits,
+) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        if buf.len() > limits.max_inline_len {
+            return Err(ProtocolError::InlineTooBig);
+        }
+        return Ok(None);
+    };
+    let line = buf.split_to(nl + 1);
+    let mut line = &line[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    split_args(line).map(Some)
+}
+
+/// Splits an inline request like `sdssplitargs`: spaces separate, double quotes allow
+/// `\n`, `\xHH` escapes, single quotes are literal except `\'`.
+pub fn split_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let mut cur = Vec::new();
+        match line[i] {
+            b'"' => {
+                i += 1;
+                loop {
+                    if i >= line.len() {
+                        return Err(ProtocolError::UnbalancedQuotes);
+                    }
+                    match line[i] {
+                        b'\\' if i + 3 < line.len()
+                            && line[i + 1] == b'x'
+                            && line[i + 2].is_ascii_hexdigit()
+                            && line[i + 3].is_ascii_hexdigit() =>
+                        {
+                            let hex = std::str::from_utf8(&line[i + 2..i + 4]).unwrap_or("0");
+                            cur.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                            i += 4;
+                        }
+                        b'\\' if i + 1 < line.len() => {
+                            cur.push(match line[i + 1] {
+                                b'n' => b'\n',
+                                b'r' => b'\r',
+                                b't' => b'\t',
+                                b'b' => 8,
+                                b'a' => 7,
+                                c => c,
+                            });
+                            i += 2;
+                        }
+                        b'"' => {
+                            i += 1;
+                            if i < line.len() && !line[i].is_ascii_whitespace() {
+                                return Err(ProtocolError::UnbalancedQuotes);
+                            }
+                            break;
+                        }
+                        c => {
+                            cur.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            b'\'' => {
+                i += 1;
+                loop {
+                    if i >= line.len() {
+                        return Err(ProtocolError::UnbalancedQuotes);
+                    }
+                    match line[i] {
+                        b'\\' if i + 1 < line.len() && line[i + 1] == b'\'' => {
+                            cur.push(b'\'');
+                            i += 2;
+                        }
+                        b'\'' => {
+                            i += 1;
+                            if i < line.len() && !line[i].is_ascii_whitespace() {
+                                return Err(ProtocolError::UnbalancedQuotes);
+                            }
+                            break;
+                        }
+                        c => {
+                            cur.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            _ => {
+                while i < line.len() && !line[i].is_ascii_whitespace() {
+                    cur.push(line[i]);
+                    i += 1;
+                }
+            }
+        }
+        args.push(Bytes::from(cur));
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut buf = BytesMut::from(input);
+        parse_request(&mut buf, &ParseLimits::default())
+    }
+
+    #[test]
+    fn multibulk_complete_and_partial() {
+        let full = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        assert_eq!(
+            parse(full).unwrap().unwrap(),
+            vec![Bytes::from("GET"), Bytes::from("k")]
+        );
+        for cut in 1..full.len() {
+            let mut buf = BytesMut::from(&full[..cut]);
+            assert_eq!(parse_request(&mut buf, &ParseLimits::default()), Ok(None));
+            assert_eq!(buf.len(), cut, "partial frame must not be consumed");
+        }
+    }
+
+    #[test]
+    fn two_pipelined_requests() {
+        let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\nPING\r\n"[..]);
+        let l = ParseLimits::default();
+        assert_eq!(parse_request(&mut buf, &l).unwrap().unwrap()[0], "PING");
+        assert_eq!(parse_request(&mut buf, &l).unwrap().unwrap()[0], "PING");
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn oversized_bulk_rejected_before_payload() {
+        assert_eq!(
+            parse(b"*1\r\n$1099511627776\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(parse(b"*1\r\n$-5\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(
+            parse(b"*99999999999\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(parse(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(
+            parse(b"*1\r\n:5\r\n"),
+            Err(ProtocolError::ExpectedBulk(':'))
+        );
+    }
+
+    #[test]
+    fn inline_with_quotes() {
+        assert_eq!(
+            parse(b"set k \"a b\\x41\"\r\n").unwrap().unwrap(),
+            vec![Bytes::from("set"), Bytes::from("k"), Bytes::from("a bA")]
+        );
+        assert_eq!(
+            parse(b"set 'it\\'s'\n").unwrap().unwrap(),
+            vec![Bytes::from("set"), Bytes::from("it's")]
+        );
+        assert_eq!(parse(b"get \"k\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(parse(b"\r\n").unwrap().unwrap(), Vec::<Bytes>::new());
+    }
+
+    #[test]
+    fn unterminated_inline_is_bounded() {
+        let big = vec![b'a'; 70 * 1024];
+        assert_eq!(parse(&big), Err(ProtocolError::InlineTooBig));
+    }
+}

@@ -1,0 +1,373 @@
+//! The server: shared state, listeners, the accept loop, the background cron (active
+//! expiry), and shutdown.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Notify};
+
+use crate::auth::Auth;
+use crate::clients::{ClientId, ClientRegistry, ClientState};
+use crate::cmd::{CommandSpec, CommandTable};
+use crate::config::Config;
+use crate::engine::EngineState;
+use crate::pubsub::{Outbound, PubSub};
+use crate::resp::ParseLimits;
+use crate::{notice, warning};
+
+/// Counters for INFO stats.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+}
+
+impl ServerStats {
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A request to shut down, from SHUTDOWN or a signal.
+#[derive(Debug, Default)]
+pub struct Shutdown {
+    pub requested: AtomicBool,
+    /// `Some(false)` for NOSAVE, `Some(true)` for SAVE, None for the configured default.
+    pub save: Mutex<Option<bool>>,
+    pub notify: Notify,
+}
+
+/// Everything connections share.
+pub struct Server {
+    pub engine: Mutex<EngineState>,
+    config: RwLock<Config>,
+    pub clients: ClientRegistry,
+    pub pubsub: PubSub,
+    pub commands: CommandTable,
+    pub stats: ServerStats,
+    pub started: Instant,
+    pub started_unix: u64,
+    /// 40 hex chars identifying this run (INFO run_id).
+    pub run_id: String,
+    auth: RwLock<Arc<Auth>>,
+    limits: RwLock<ParseLimits>,
+    monitors: Mutex<Vec<(ClientId, mpsc::UnboundedSender<Outbound>)>>,
+    monitor_count: AtomicUsize,
+    pub shutdown: Shutdown,
+    active_expire: AtomicBool,
+    /// The TCP port actually bound (differs from the config when it said 0... or for tests).
+    pub port: AtomicUsize,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("run_id", &self.run_id).finish()
+    }
+}
+
+/// 40 random hex characters (run ids, replication ids).
+pub fn random_hex40() -> String {
+    (0..40)
+        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).expect("hex digit"))
+        .collect()
+}
+
+fn limits_from(config: &Config) -> ParseLimits {
+    ParseLimits {
+        max_bulk_len: config.get_u64("proto-max-bulk-len"),
+        ..ParseLimits::default()
+    }
+}
+
+impl Server {
+    pub fn new(config: Config) -> Server {
+        let databases = config.get_int("databases").max(1) as usize;
+        let auth = Auth::new(config.get("requirepass"), config.get("requirepass-hash"));
+        let commands = CommandTable::new(&config.renamed_commands);
+        let limits = limits_from(&config);
+        Server {
+            engine: Mutex::new(EngineState::new(databases)),
+            config: RwLock::new(config),
+            clients: ClientRegistry::default(),
+            pubsub: PubSub::default(),
+            commands,
+            stats: ServerStats::default(),
+            started: Instant::now(),
+            started_unix: crate::keyspace::now_ms() / 1000,
+            run_id: random_hex40(),
+            auth: RwLock::new(Arc::new(auth)),
+            limits: RwLock::new(limits),
+            monitors: Mutex::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
+            shutdown: Shutdown::default(),
+            active_expire: AtomicBool::new(true),
+            port: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn config(&self) -> RwLockReadGuard<'_, Config> {
+        self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn limits(&self) -> ParseLimits {
+        *self.limits.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn auth(&self) -> Arc<Auth> {
+        self.auth.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn role_name(&self) -> &'static str {
+        "master"
+    }
+
+    /// Whether writes from ordinary clients are refused (a read-only replica).
+    pub fn is_read_only_replica(&self) -> bool {
+        false
+    }
+
+    /// Installs a new configuration after CONFIG SET, applying what must change at runtime.
+    /// On error nothing is applied: `(directive, reason)`.
+    pub fn apply_config(&self, next: Config, changed: &[&'static str]) -> Result<(), (String, String)> {
+        if changed.contains(&"requirepass-hash") {
+            let h = next.get("requirepass-hash");
+            if !h.is_empty() && !crate::auth::valid_phc(h) {
+                return Err(("requirepass-hash".into(), "not an argon2 PHC string (make one with `pki hash-password`)".into()));
+            }
+        }
+        if changed.contains(&"requirepass") || changed.contains(&"requirepass-hash") {
+            *self.auth.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(Auth::new(next.get("requirepass"), next.get("requirepass-hash")));
+        }
+        if changed.contains(&"loglevel") {
+            crate::log::set_level(crate::log::Level::from_name(next.get("loglevel")));
+        }
+        *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_from(&next);
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = next;
+        Ok(())
+    }
+
+    pub fn add_monitor(&self, client: &ClientState) {
+        self.monitors
+            .lock()
+            .expect("monitors lock")
+            .push((client.id, client.messages.clone()));
+        self.monitor_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn remove_monitor(&self, id: ClientId) {
+        let mut m = self.monitors.lock().expect("monitors lock");
+        let before = m.len();
+        m.retain(|(c, _)| *c != id);
+        self.monitor_count.fetch_sub(before - m.len(), Ordering::Relaxed);
+    }
+
+    /// Sends a command to MONITOR clients: `+<time> [<db> <addr>] "arg" ...`.
+    pub fn feed_monitors(&self, client: &ClientState, args: &[Bytes], spec: &CommandSpec) {
+        if self.monitor_count.load(Ordering::Relaxed) == 0 || spec.has(crate::cmd::flags::ADMIN) {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut line = format!(
+            "+{}.{:06} [{} {}]",
+            now.as_secs(),
+            now.subsec_micros(),
+            client.db,
+            client.info.addr
+        );
+        let sensitive = spec.name == "auth" || spec.name == "hello";
+        for (i, a) in args.iter().enumerate() {
+            line.push_str(" \"");
+            if sensitive && i > 0 {
+                line.push_str("(redacted)");
+            } else {
+                for &b in a.iter() {
+                    match b {
+                        b'"' => line.push_str("\\\""),
+                        b'\\' => line.push_str("\\\\"),
+                        b'\n' => line.push_str("\\n"),
+                        b'\r' => line.push_str("\\r"),
+                        b'\t' => line.push_str("\\t"),
+                        0x20..=0x7e => line.push(b as char),
+                        _ => line.push_str(&format!("\\x{b:02x}")),
+                    }
+                }
+            }
+            line.push('"');
+        }
+        line.push_str("\r\n");
+        let line = Bytes::from(line);
+        for (_, tx) in self.monitors.lock().expect("monitors lock").iter() {
+            let _ = tx.send(Outbound::Monitor(line.clone()));
+        }
+    }
+
+    pub fn request_shutdown(&self, save: Option<bool>) {
+        *self.shutdown.save.lock().expect("shutdown lock") = save;
+        self.shutdown.requested.store(true, Ordering::SeqCst);
+        self.shutdown.notify.notify_waiters();
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.requested.load(Ordering::SeqCst)
+    }
+
+    pub fn set_active_expire(&self, on: bool) {
+        self.active_expire.store(on, Ordering::Relaxed);
+    }
+
+    /// One pass of the periodic work: active expiry of keys whose time has passed.
+    pub fn cron(&self) {
+        let clock = (self.started.elapsed().as_secs() & 0xffff_ffff) as u32;
+        let active = self.active_expire.load(Ordering::Relaxed);
+        let mut state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::keyspace::now_ms();
+        for i in 0..state.dbs.len() {
+            state.dbs[i].clock_secs = clock;
+            if active && state.dbs[i].delete_expired {
+                // A bounded budget per pass keeps the lock hold short.
+                state.dbs[i].expire_cycle(now, 2000);
+                state.propagate_expired(i);
+                state.flush_propagation(false);
+            }
+        }
+    }
+}
+
+/// Addresses from the `bind` directive; `-` marks an address that may be unavailable.
+fn bind_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
+    bind.split_whitespace()
+        .filter_map(|a| {
+            let (optional, a) = match a.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, a),
+            };
+            let ip: std::net::IpAddr = match a {
+                "*" => "0.0.0.0".parse().ok()?,
+                "::*" => "::".parse().ok()?,
+                other => other.parse().ok()?,
+            };
+            Some((SocketAddr::new(ip, port), optional))
+        })
+        .collect()
+}
+
+/// Opens a listening socket like redis-server does (reuseaddr, backlog, v6only).
+fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Binds every configured address; fails when a non-optional one cannot be bound.
+pub fn bind_all(config: &Config) -> anyhow::Result<Vec<TcpListener>> {
+    let port = config.get_int("port") as u16;
+    if port == 0 {
+        return Ok(Vec::new());
+    }
+    let backlog = config.get_int("tcp-backlog") as i32;
+    let mut listeners = Vec::new();
+    for (addr, optional) in bind_addresses(config.get("bind"), port) {
+        match listen(addr, backlog) {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => {
+                warning!("Warning: Could not create server TCP listening socket {addr}: {e}");
+            }
+            Err(e) => {
+                anyhow::bail!("Could not create server TCP listening socket {addr}: {e}");
+            }
+        }
+    }
+    if listeners.is_empty() {
+        anyhow::bail!("Failed listening on port {port} (tcp), aborting.");
+    }
+    Ok(listeners)
+}
+
+/// Runs the server until shutdown: accept loops, cron, signals.
+pub async fn run(server: Arc<Server>, listeners: Vec<TcpListener>) -> anyhow::Result<()> {
+    if let Some(l) = listeners.first() {
+        server.port.store(l.local_addr()?.port() as usize, Ordering::Relaxed);
+    }
+    for listener in listeners {
+        tokio::spawn(accept_loop(server.clone(), listener));
+    }
+    let cron_server = server.clone();
+    tokio::spawn(async move {
+        loop {
+            let hz = cron_server.config().get_int("hz").clamp(1, 500) as u64;
+            tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+            let s = cron_server.clone();
+            // The cron takes the engine lock; keep it off the async worker's hot loop.
+            let _ = tokio::task::spawn_blocking(move || s.cron()).await;
+        }
+    });
+    notice!("Ready to accept connections tcp");
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let notified = server.shutdown.notify.notified();
+    tokio::pin!(notified);
+    if !server.shutting_down() {
+        tokio::select! {
+            _ = sigterm.recv() => {
+                warning!("Received SIGTERM scheduling shutdown...");
+            }
+            _ = sigint.recv() => {
+                warning!("Received SIGINT scheduling shutdown...");
+            }
+            _ = &mut notified => {}
+        }
+    }
+    warning!("User requested shutdown...");
+    warning!("tandem is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warning!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let keepalive = server.config().get_u64("tcp-keepalive");
+        if keepalive > 0 {
+            let sock = socket2::SockRef::from(&stream);
+            let ka = socket2::TcpKeepalive::new()
+                .with_time(Duration::from_secs(keepalive))
+                .with_interval(Duration::from_secs((keepalive / 3).max(1)));
+            let _ = sock.set_tcp_keepalive(&ka);
+        }
+        let local = stream.local_addr().unwrap_or(peer);
+        server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(crate::connection::serve(server.clone(), stream, peer, local, false));
+    }
+}
