@@ -202,7 +202,13 @@ impl ClientRegistry {
 
     /// Every client, ordered by id.
     pub fn all(&self) -> Vec<Arc<ClientInfo>> {
-        let mut v: Vec<_> = self.clients.lock().expect("lock").values().cloned().collect();
+        let mut v: Vec<_> = self
+            .clients
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
         v.sort_by_key(|c| c.id);
         v
     }

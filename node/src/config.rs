@@ -60,7 +60,12 @@ const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> Directi
     }
 }
 
-const fn aka(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Directive {
+const fn aka(
+    name: &'static str,
+    alias: &'static str,
+    kind: Kind,
+    default: &'static str,
+) -> Directive {
     Directive {
         name,
         alias: Some(alias),
@@ -104,9 +109,17 @@ pub static DIRECTIVES: &[Directive] = &[
     d("maxclients", Kind::Int(1, i32::MAX as i64), "10000"),
     // General
     fixed("daemonize", B, "no"),
-    fixed("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    fixed(
+        "supervised",
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+    ),
     fixed("pidfile", S, ""),
-    d("loglevel", Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice"),
+    d(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        "notice",
+    ),
     fixed("logfile", S, ""),
     fixed("syslog-enabled", B, "no"),
     fixed("syslog-ident", S, "redis"),
@@ -114,7 +127,11 @@ pub static DIRECTIVES: &[Directive] = &[
     fixed("databases", Kind::Int(1, i32::MAX as i64), "16"),
     fixed("always-show-logo", B, "no"),
     fixed("set-proc-title", B, "yes"),
-    fixed("proc-title-template", S, "{title} {listen-addr} {server-mode}"),
+    fixed(
+        "proc-title-template",
+        S,
+        "{title} {listen-addr} {server-mode}",
+    ),
     d("hz", Kind::Int(1, 500), "10"),
     d("dynamic-hz", B, "yes"),
     fixed("io-threads", Kind::Int(1, 128), "1"),
@@ -125,7 +142,11 @@ pub static DIRECTIVES: &[Directive] = &[
     fixed("enable-protected-configs", YES_NO_LOCAL, "no"),
     fixed("enable-debug-command", YES_NO_LOCAL, "no"),
     fixed("enable-module-command", YES_NO_LOCAL, "no"),
-    d("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    d(
+        "oom-score-adj",
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+    ),
     d("oom-score-adj-values", X, "0 200 800"),
     d("shutdown-timeout", U, "10"),
     d("shutdown-on-sigint", S, "default"),
@@ -137,23 +158,49 @@ pub static DIRECTIVES: &[Directive] = &[
     d("stop-writes-on-bgsave-error", B, "yes"),
     d("rdbcompression", B, "yes"),
     d("rdbchecksum", B, "yes"),
-    d("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no"),
+    d(
+        "sanitize-dump-payload",
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+    ),
     d("dbfilename", S, "dump.rdb"),
     d("rdb-del-sync-files", B, "no"),
     d("dir", S, "."),
-    d("rdb-key-save-delay", Kind::Int(i32::MIN as i64, i32::MAX as i64), "0"),
-    d("key-load-delay", Kind::Int(i32::MIN as i64, i32::MAX as i64), "0"),
+    d(
+        "rdb-key-save-delay",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        "0",
+    ),
+    d(
+        "key-load-delay",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        "0",
+    ),
     // Replication
     d("replicaof", X, ""),
     d("masterauth", S, ""),
     d("masteruser", S, ""),
-    aka("replica-serve-stale-data", "slave-serve-stale-data", B, "yes"),
+    aka(
+        "replica-serve-stale-data",
+        "slave-serve-stale-data",
+        B,
+        "yes",
+    ),
     aka("replica-read-only", "slave-read-only", B, "yes"),
     d("repl-diskless-sync", B, "yes"),
     d("repl-diskless-sync-delay", U, "5"),
     d("repl-diskless-sync-max-replicas", U, "0"),
-    d("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
-    aka("repl-ping-replica-period", "repl-ping-slave-period", Kind::Int(1, i32::MAX as i64), "10"),
+    d(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+    ),
+    aka(
+        "repl-ping-replica-period",
+        "repl-ping-slave-period",
+        Kind::Int(1, i32::MAX as i64),
+        "10",
+    ),
     d("repl-timeout", Kind::Int(1, i32::MAX as i64), "60"),
     d("repl-disable-tcp-nodelay", B, "no"),
     d("repl-backlog-size", M, "1048576"),
@@ -163,17 +210,30 @@ pub static DIRECTIVES: &[Directive] = &[
     aka("min-replicas-to-write", "min-slaves-to-write", U, "0"),
     aka("min-replicas-max-lag", "min-slaves-max-lag", U, "10"),
     aka("replica-announce-ip", "slave-announce-ip", S, ""),
-    aka("replica-announce-port", "slave-announce-port", Kind::Int(0, 65535), "0"),
+    aka(
+        "replica-announce-port",
+        "slave-announce-port",
+        Kind::Int(0, 65535),
+        "0",
+    ),
     d("replica-ignore-maxmemory", B, "yes"),
     d("replica-lazy-flush", B, "no"),
-    d("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    d(
+        "propagation-error-behavior",
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+    ),
     d("replica-ignore-disk-write-errors", B, "no"),
     // Security
     secret("requirepass"),
     secret("requirepass-hash"),
     fixed("aclfile", S, ""),
     d("acllog-max-len", U, "128"),
-    d("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    d(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+    ),
     // Clients and memory
     d("maxmemory", M, "0"),
     d(
@@ -193,7 +253,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("maxmemory-samples", Kind::Int(1, 64), "5"),
     d("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
     d("maxmemory-clients", M, "0"),
-    d("client-output-buffer-limit", X, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    d(
+        "client-output-buffer-limit",
+        X,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
     d("client-query-buffer-limit", M, "1073741824"),
     d("proto-max-bulk-len", M, "536870912"),
     d("lazyfree-lazy-eviction", B, "no"),
@@ -207,7 +271,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("appendonly", B, "no"),
     fixed("appendfilename", S, "appendonly.aof"),
     fixed("appenddirname", S, "appendonlydir"),
-    d("appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec"),
+    d(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+    ),
     d("no-appendfsync-on-rewrite", B, "no"),
     d("auto-aof-rewrite-percentage", U, "100"),
     d("auto-aof-rewrite-min-size", M, "67108864"),
@@ -224,12 +292,27 @@ pub static DIRECTIVES: &[Directive] = &[
     d("busy-reply-threshold", Kind::Int(0, i64::MAX), "5000"),
     d("lua-time-limit", Kind::Int(0, i64::MAX), "5000"),
     // Encodings
-    aka("hash-max-listpack-entries", "hash-max-ziplist-entries", U, "128"),
+    aka(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        U,
+        "128",
+    ),
     aka("hash-max-listpack-value", "hash-max-ziplist-value", U, "64"),
-    aka("list-max-listpack-size", "list-max-ziplist-size", Kind::Int(-5, i32::MAX as i64), "-2"),
+    aka(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        Kind::Int(-5, i32::MAX as i64),
+        "-2",
+    ),
     d("list-compress-depth", U, "0"),
     d("set-max-intset-entries", U, "512"),
-    aka("zset-max-listpack-entries", "zset-max-ziplist-entries", U, "128"),
+    aka(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        U,
+        "128",
+    ),
     aka("zset-max-listpack-value", "zset-max-ziplist-value", U, "64"),
     d("hll-sparse-max-bytes", M, "3000"),
     d("stream-node-max-bytes", M, "4096"),
@@ -254,7 +337,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tls-dh-params-file", S, ""),
     d("tls-ca-cert-file", S, ""),
     d("tls-ca-cert-dir", S, ""),
-    d("tls-auth-clients", Kind::Enum(&["no", "yes", "optional"]), "yes"),
+    d(
+        "tls-auth-clients",
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+    ),
     d("tls-replication", B, "no"),
     d("tls-cluster", B, "no"),
     d("tls-protocols", S, ""),
@@ -269,14 +356,20 @@ pub static DIRECTIVES: &[Directive] = &[
 /// Directives refused with an explanation rather than "unknown".
 const REFUSED: &[(&str, &str)] = &[
     ("loadmodule", "modules are not supported by tandem"),
-    ("user", "ACL users are not supported by tandem; use requirepass (or requirepass-hash)"),
-    ("cluster-enabled", "Redis Cluster is not supported by tandem"),
+    (
+        "user",
+        "ACL users are not supported by tandem; use requirepass (or requirepass-hash)",
+    ),
+    (
+        "cluster-enabled",
+        "Redis Cluster is not supported by tandem",
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+    DIRECTIVES.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
+    })
 }
 
 /// A configuration problem, with Redis's wording for CONFIG SET.
@@ -380,7 +473,8 @@ fn special_value(name: &'static str, args: &[String]) -> Result<String, ConfigEr
                 return Err(ConfigError::BadSpecial("save"));
             }
             for a in &args {
-                a.parse::<u64>().map_err(|_| ConfigError::BadSpecial("save"))?;
+                a.parse::<u64>()
+                    .map_err(|_| ConfigError::BadSpecial("save"))?;
             }
             Ok(args.join(" "))
         }
@@ -521,7 +615,12 @@ impl Config {
                     s
                 } else {
                     std::fs::read_to_string(&path).map_err(|e| {
-                        startup_error(first, 0, "", &format!("Fatal error, can't open config file '{first}': {e}"))
+                        startup_error(
+                            first,
+                            0,
+                            "",
+                            &format!("Fatal error, can't open config file '{first}': {e}"),
+                        )
                     })?
                 };
                 config.load_text(&text, first, 0)?;
@@ -556,8 +655,14 @@ impl Config {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let args = split_config_line(line)
-                .ok_or_else(|| startup_error(file, line_no, line, "Unbalanced quotes in configuration line"))?;
+            let args = split_config_line(line).ok_or_else(|| {
+                startup_error(
+                    file,
+                    line_no,
+                    line,
+                    "Unbalanced quotes in configuration line",
+                )
+            })?;
             if args.is_empty() {
                 continue;
             }
@@ -566,23 +671,45 @@ impl Config {
             match name.as_str() {
                 "include" => {
                     if values.len() != 1 {
-                        return Err(startup_error(file, line_no, line, "Bad directive or wrong number of arguments"));
+                        return Err(startup_error(
+                            file,
+                            line_no,
+                            line,
+                            "Bad directive or wrong number of arguments",
+                        ));
                     }
                     if depth > 16 {
-                        return Err(startup_error(file, line_no, line, "include nesting too deep"));
+                        return Err(startup_error(
+                            file,
+                            line_no,
+                            line,
+                            "include nesting too deep",
+                        ));
                     }
                     let inc = &values[0];
                     let text = std::fs::read_to_string(inc).map_err(|e| {
-                        startup_error(file, line_no, line, &format!("cannot read included file '{inc}': {e}"))
+                        startup_error(
+                            file,
+                            line_no,
+                            line,
+                            &format!("cannot read included file '{inc}': {e}"),
+                        )
                     })?;
                     self.load_text(&text, inc, depth + 1)?;
                 }
                 "rename-command" => {
                     if values.len() != 2 {
-                        return Err(startup_error(file, line_no, line, "Bad directive or wrong number of arguments"));
+                        return Err(startup_error(
+                            file,
+                            line_no,
+                            line,
+                            "Bad directive or wrong number of arguments",
+                        ));
                     }
-                    self.renamed_commands
-                        .push((values[0].to_ascii_lowercase(), values[1].to_ascii_lowercase()));
+                    self.renamed_commands.push((
+                        values[0].to_ascii_lowercase(),
+                        values[1].to_ascii_lowercase(),
+                    ));
                 }
                 "client-output-buffer-limit" => {
                     // Each line sets one class; merge into the stored three-class value.
@@ -596,7 +723,12 @@ impl Config {
                         return Err(startup_error(file, line_no, line, why));
                     }
                     let dir = find(&name).ok_or_else(|| {
-                        startup_error(file, line_no, line, "Bad directive or wrong number of arguments")
+                        startup_error(
+                            file,
+                            line_no,
+                            line,
+                            "Bad directive or wrong number of arguments",
+                        )
                     })?;
                     let value = canonical_value(dir, values)
                         .map_err(|e| startup_error(file, line_no, line, &e.to_string()))?;
@@ -623,7 +755,11 @@ impl Config {
                 soft: parse_memory(&chunk[2]).expect("validated"),
                 soft_secs: chunk[3].parse().expect("validated"),
             };
-            limits.iter_mut().find(|(c, _)| *c == class).expect("all classes").1 = limit;
+            limits
+                .iter_mut()
+                .find(|(c, _)| *c == class)
+                .expect("all classes")
+                .1 = limit;
         }
         Ok(limits
             .iter()
@@ -713,7 +849,10 @@ impl Config {
                     soft: parse_memory(chunk[2]).unwrap_or(0),
                     soft_secs: chunk[3].parse().unwrap_or(0),
                 };
-                out.iter_mut().find(|(c, _)| *c == class).expect("all classes").1 = limit;
+                out.iter_mut()
+                    .find(|(c, _)| *c == class)
+                    .expect("all classes")
+                    .1 = limit;
             }
         }
         out
@@ -734,7 +873,11 @@ impl Config {
             .split_whitespace()
             .filter_map(|p| p.parse().ok())
             .collect();
-        parts.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
+        parts
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0], c[1]))
+            .collect()
     }
 
     /// The configuration file text CONFIG REWRITE writes: the original lines with changed
@@ -747,10 +890,23 @@ impl Config {
             if raw.trim() == MARKER {
                 break;
             }
-            let name = raw.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-            let dir = if raw.trim_start().starts_with('#') { None } else { find(&name) };
+            let name = raw
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let dir = if raw.trim_start().starts_with('#') {
+                None
+            } else {
+                find(&name)
+            };
             match dir {
-                Some(dir) if dir.kind != Kind::Special || dir.name == "save" || dir.name == "bind" || dir.name == "replicaof" => {
+                Some(dir)
+                    if dir.kind != Kind::Special
+                        || dir.name == "save"
+                        || dir.name == "bind"
+                        || dir.name == "replicaof" =>
+                {
                     if written.contains(&dir.name) {
                         continue;
                     }
@@ -795,7 +951,9 @@ impl Config {
         match dir.name {
             "save" if value.is_empty() => Some("save \"\"".into()),
             "replicaof" if value.is_empty() => None,
-            "save" | "bind" | "replicaof" | "oom-score-adj-values" => Some(format!("{} {}", dir.name, value)),
+            "save" | "bind" | "replicaof" | "oom-score-adj-values" => {
+                Some(format!("{} {}", dir.name, value))
+            }
             _ => Some(format!("{} {}", dir.name, quote_arg(value))),
         }
     }
@@ -803,7 +961,15 @@ impl Config {
     fn output_buffer_lines(&self) -> Vec<String> {
         self.output_buffer_limits()
             .iter()
-            .map(|(c, l)| format!("client-output-buffer-limit {} {} {} {}", c.name(), l.hard, l.soft, l.soft_secs))
+            .map(|(c, l)| {
+                format!(
+                    "client-output-buffer-limit {} {} {} {}",
+                    c.name(),
+                    l.hard,
+                    l.soft,
+                    l.soft_secs
+                )
+            })
             .collect()
     }
 
@@ -822,7 +988,10 @@ impl Config {
 /// fsync, rename, fsync of the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
@@ -849,7 +1018,11 @@ fn startup_error(file: &str, line: usize, text: &str, reason: &str) -> StartupEr
 
 /// Quotes a value for a config line when it needs it.
 fn quote_arg(value: &str) -> String {
-    if !value.is_empty() && !value.bytes().any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\'' || b == b'\\') {
+    if !value.is_empty()
+        && !value
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\'' || b == b'\\')
+    {
         return value.to_string();
     }
     let mut out = String::from("\"");
@@ -869,9 +1042,11 @@ fn quote_arg(value: &str) -> String {
 
 /// Splits a config line into arguments with redis.conf quoting rules.
 fn split_config_line(line: &str) -> Option<Vec<String>> {
-    crate::resp::split_args(line.as_bytes())
-        .ok()
-        .map(|args| args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect())
+    crate::resp::split_args(line.as_bytes()).ok().map(|args| {
+        args.into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned())
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -880,7 +1055,14 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::from_args(&["--port".into(), "7000".into(), "--replicaof".into(), "db1".into(), "6379".into()]).unwrap();
+        let c = Config::from_args(&[
+            "--port".into(),
+            "7000".into(),
+            "--replicaof".into(),
+            "db1".into(),
+            "6379".into(),
+        ])
+        .unwrap();
         assert_eq!(c.get("port"), "7000");
         assert_eq!(c.get("replicaof"), "db1 6379");
         assert_eq!(c.get("databases"), "16");
@@ -900,7 +1082,9 @@ mod tests {
     #[test]
     fn unknown_directive_names_file_line_and_reason() {
         let mut c = Config::default();
-        let err = c.load_text("port 6379\nfrobnicate yes\n", "my.conf", 0).unwrap_err();
+        let err = c
+            .load_text("port 6379\nfrobnicate yes\n", "my.conf", 0)
+            .unwrap_err();
         assert_eq!(err.file, "my.conf");
         assert_eq!(err.line, 2);
         assert!(err.to_string().contains("Bad directive"));
@@ -923,7 +1107,12 @@ mod tests {
     #[test]
     fn output_buffer_limit_lines_merge() {
         let mut c = Config::default();
-        c.load_text("client-output-buffer-limit replica 512mb 128mb 30\n", "f", 0).unwrap();
+        c.load_text(
+            "client-output-buffer-limit replica 512mb 128mb 30\n",
+            "f",
+            0,
+        )
+        .unwrap();
         assert_eq!(
             c.get("client-output-buffer-limit"),
             "normal 0 0 0 slave 536870912 134217728 30 pubsub 33554432 8388608 60"
@@ -952,6 +1141,9 @@ mod tests {
         let mut c = Config::default();
         assert_eq!(c.set("databases", "4").unwrap_err(), ConfigError::Immutable);
         assert_eq!(c.set("nope", "4").unwrap_err(), ConfigError::Unknown);
-        assert_eq!(c.set("appendonly", "maybe").unwrap_err(), ConfigError::NotBool);
+        assert_eq!(
+            c.set("appendonly", "maybe").unwrap_err(),
+            ConfigError::NotBool
+        );
     }
 }

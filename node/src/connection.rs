@@ -37,8 +37,13 @@ enum Outcome {
 }
 
 /// Serves one accepted connection until it closes.
-pub async fn serve<S>(server: Arc<Server>, mut stream: S, peer: SocketAddr, local: SocketAddr, tls: bool)
-where
+pub async fn serve<S>(
+    server: Arc<Server>,
+    mut stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tls: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (maxclients, protected) = {
@@ -46,13 +51,21 @@ where
         (c.get_u64("maxclients"), c.get_bool("protected-mode"))
     };
     if server.clients.len() as u64 >= maxclients {
-        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
     let auth_required = server.auth().required();
     if protected && !auth_required && !peer.ip().is_loopback() {
-        server.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
         return;
     }
@@ -102,7 +115,10 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+    ) -> std::io::Result<()> {
         let mut timed_out = false;
         loop {
             if let Err(e) = self.parse_input() {
@@ -126,15 +142,13 @@ impl Connection {
                         self.finish_auth(pw).await;
                         continue;
                     }
-                    Outcome::Blocked(req) => {
-                        match self.wait_blocked(stream, req).await? {
-                            Some(t) => {
-                                timed_out = t;
-                                continue;
-                            }
-                            None => return Ok(()),
+                    Outcome::Blocked(req) => match self.wait_blocked(stream, req).await? {
+                        Some(t) => {
+                            timed_out = t;
+                            continue;
                         }
-                    }
+                        None => return Ok(()),
+                    },
                 }
             }
             if !self.wait_for_input(stream).await? {
@@ -273,7 +287,10 @@ impl Connection {
 
     /// Waits for request bytes, messages to deliver, a kill, or the idle timeout. Returns
     /// false when the connection should close.
-    async fn wait_for_input<S: AsyncRead + AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<bool> {
+    async fn wait_for_input<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+    ) -> std::io::Result<bool> {
         let idle_limit = self.server.config().get_u64("timeout");
         let idle = async {
             if idle_limit == 0 || self.client.in_pubsub() {

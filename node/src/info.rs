@@ -41,7 +41,10 @@ pub fn render(server: &Server, state: &EngineState, requested: &[String]) -> Str
         v
     };
     let mut out = String::new();
-    for section in DEFAULT_SECTIONS.iter().chain(["commandstats", "latencystats"].iter()) {
+    for section in DEFAULT_SECTIONS
+        .iter()
+        .chain(["commandstats", "latencystats"].iter())
+    {
         if !wanted.contains(section) {
             continue;
         }
@@ -97,12 +100,26 @@ fn server_section(server: &Server, out: &mut String) {
     line(out, "uptime_in_days", uptime / 86400);
     line(out, "hz", config.get("hz"));
     line(out, "configured_hz", config.get("hz"));
-    line(out, "lru_clock", (crate::keyspace::now_ms() / 1000) & 0xff_ffff);
-    line(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+    line(
+        out,
+        "lru_clock",
+        (crate::keyspace::now_ms() / 1000) & 0xff_ffff,
+    );
+    line(
+        out,
+        "executable",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
     line(
         out,
         "config_file",
-        config.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        config
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
     );
     line(out, "io_threads_active", 0);
 }
@@ -129,7 +146,11 @@ fn clients_section(server: &Server, out: &mut String) {
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }
@@ -160,7 +181,11 @@ fn memory_section(server: &Server, _state: &EngineState, out: &mut String) {
     line(out, "used_memory_peak_human", human(rss));
     line(out, "maxmemory", maxmemory);
     line(out, "maxmemory_human", human(maxmemory));
-    line(out, "maxmemory_policy", server.config().get("maxmemory-policy"));
+    line(
+        out,
+        "maxmemory_policy",
+        server.config().get("maxmemory-policy"),
+    );
     line(out, "mem_fragmentation_ratio", "1.00");
     line(out, "mem_allocator", "libc");
     line(out, "lazyfree_pending_objects", 0);
@@ -197,14 +222,34 @@ fn persistence_section(server: &Server, state: &EngineState, out: &mut String) {
 fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     let s = &server.stats;
     out.push_str("# Stats\r\n");
-    line(out, "total_connections_received", s.connections_received.load(Ordering::Relaxed));
-    line(out, "total_commands_processed", s.commands_processed.load(Ordering::Relaxed));
+    line(
+        out,
+        "total_connections_received",
+        s.connections_received.load(Ordering::Relaxed),
+    );
+    line(
+        out,
+        "total_commands_processed",
+        s.commands_processed.load(Ordering::Relaxed),
+    );
     line(out, "instantaneous_ops_per_sec", 0);
-    line(out, "total_net_input_bytes", s.net_input_bytes.load(Ordering::Relaxed));
-    line(out, "total_net_output_bytes", s.net_output_bytes.load(Ordering::Relaxed));
+    line(
+        out,
+        "total_net_input_bytes",
+        s.net_input_bytes.load(Ordering::Relaxed),
+    );
+    line(
+        out,
+        "total_net_output_bytes",
+        s.net_output_bytes.load(Ordering::Relaxed),
+    );
     line(out, "instantaneous_input_kbps", "0.00");
     line(out, "instantaneous_output_kbps", "0.00");
-    line(out, "rejected_connections", s.rejected_connections.load(Ordering::Relaxed));
+    line(
+        out,
+        "rejected_connections",
+        s.rejected_connections.load(Ordering::Relaxed),
+    );
     line(out, "sync_full", 0);
     line(out, "sync_partial_ok", 0);
     line(out, "sync_partial_err", 0);
@@ -251,7 +296,11 @@ fn replication_section(server: &Server, out: &mut String) {
     line(out, "connected_slaves", 0);
     line(out, "master_failover_state", "no-failover");
     line(out, "master_replid", &server.run_id);
-    line(out, "master_replid2", "0000000000000000000000000000000000000000");
+    line(
+        out,
+        "master_replid2",
+        "0000000000000000000000000000000000000000",
+    );
     line(out, "master_repl_offset", 0);
     line(out, "second_repl_offset", -1);
     line(out, "repl_backlog_active", 0);
@@ -269,8 +318,16 @@ fn cpu_times() -> (f64, f64) {
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = 100.0;
-    let utime = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / ticks;
-    let stime = fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / ticks;
+    let utime = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / ticks;
+    let stime = fields
+        .get(12)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / ticks;
     (utime, stime)
 }
 

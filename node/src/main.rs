@@ -67,7 +67,10 @@ fn main() -> std::process::ExitCode {
         Some(f) => notice!("Configuration loaded from {}", f.display()),
         None => notice!("Warning: no config file specified, using the default config. In order to specify a config file use tandem /path/to/redis.conf"),
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Cannot start the runtime: {e}");
@@ -76,10 +79,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         let listeners = server::bind_all(&config)?;
-        notice!(
-            "Running mode=standalone, port={}.",
-            config.get("port")
-        );
+        notice!("Running mode=standalone, port={}.", config.get("port"));
         let server = Arc::new(Server::new(config));
         notice!("Server initialized");
         server::run(server, listeners).await

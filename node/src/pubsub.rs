@@ -64,7 +64,11 @@ impl PubSub {
         pattern: bool,
     ) {
         let mut reg = self.inner.lock().expect("pubsub lock");
-        let map = if pattern { &mut reg.patterns } else { &mut reg.channels };
+        let map = if pattern {
+            &mut reg.patterns
+        } else {
+            &mut reg.channels
+        };
         map.entry(channel).or_default().insert(
             info.id,
             Subscriber {
@@ -76,7 +80,11 @@ impl PubSub {
 
     pub fn unsubscribe(&self, channel: &Bytes, client: ClientId, pattern: bool) {
         let mut reg = self.inner.lock().expect("pubsub lock");
-        let map = if pattern { &mut reg.patterns } else { &mut reg.channels };
+        let map = if pattern {
+            &mut reg.patterns
+        } else {
+            &mut reg.channels
+        };
         if let Some(subs) = map.get_mut(channel) {
             subs.remove(&client);
             if subs.is_empty() {

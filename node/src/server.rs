@@ -76,7 +76,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("run_id", &self.run_id).finish()
+        f.debug_struct("Server")
+            .field("run_id", &self.run_id)
+            .finish()
     }
 }
 
@@ -143,16 +145,25 @@ impl Server {
 
     /// Installs a new configuration after CONFIG SET, applying what must change at runtime.
     /// On error nothing is applied: `(directive, reason)`.
-    pub fn apply_config(&self, next: Config, changed: &[&'static str]) -> Result<(), (String, String)> {
+    pub fn apply_config(
+        &self,
+        next: Config,
+        changed: &[&'static str],
+    ) -> Result<(), (String, String)> {
         if changed.contains(&"requirepass-hash") {
             let h = next.get("requirepass-hash");
             if !h.is_empty() && !crate::auth::valid_phc(h) {
-                return Err(("requirepass-hash".into(), "not an argon2 PHC string (make one with `pki hash-password`)".into()));
+                return Err((
+                    "requirepass-hash".into(),
+                    "not an argon2 PHC string (make one with `pki hash-password`)".into(),
+                ));
             }
         }
         if changed.contains(&"requirepass") || changed.contains(&"requirepass-hash") {
-            *self.auth.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(Auth::new(next.get("requirepass"), next.get("requirepass-hash")));
+            *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Auth::new(
+                next.get("requirepass"),
+                next.get("requirepass-hash"),
+            ));
         }
         if changed.contains(&"loglevel") {
             crate::log::set_level(crate::log::Level::from_name(next.get("loglevel")));
@@ -174,7 +185,8 @@ impl Server {
         let mut m = self.monitors.lock().expect("monitors lock");
         let before = m.len();
         m.retain(|(c, _)| *c != id);
-        self.monitor_count.fetch_sub(before - m.len(), Ordering::Relaxed);
+        self.monitor_count
+            .fetch_sub(before - m.len(), Ordering::Relaxed);
     }
 
     /// Sends a command to MONITOR clients: `+<time> [<db> <addr>] "arg" ...`.
@@ -311,7 +323,9 @@ pub fn bind_all(config: &Config) -> anyhow::Result<Vec<TcpListener>> {
 /// Runs the server until shutdown: accept loops, cron, signals.
 pub async fn run(server: Arc<Server>, listeners: Vec<TcpListener>) -> anyhow::Result<()> {
     if let Some(l) = listeners.first() {
-        server.port.store(l.local_addr()?.port() as usize, Ordering::Relaxed);
+        server
+            .port
+            .store(l.local_addr()?.port() as usize, Ordering::Relaxed);
     }
     for listener in listeners {
         tokio::spawn(accept_loop(server.clone(), listener));
@@ -367,7 +381,16 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
             let _ = sock.set_tcp_keepalive(&ka);
         }
         let local = stream.local_addr().unwrap_or(peer);
-        server.stats.connections_received.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(crate::connection::serve(server.clone(), stream, peer, local, false));
+        server
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(crate::connection::serve(
+            server.clone(),
+            stream,
+            peer,
+            local,
+            false,
+        ));
     }
 }

@@ -11,14 +11,63 @@ use crate::auth::PasswordCheck;
 use crate::clients::ReplyMode;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST | STALE | SUBSCRIBE_OK, (0, 0, 0), "connection", ping),
+    spec(
+        "ping",
+        -1,
+        FAST | STALE | SUBSCRIBE_OK,
+        (0, 0, 0),
+        "connection",
+        ping,
+    ),
     spec("echo", 2, FAST, (0, 0, 0), "connection", echo),
-    spec("quit", -1, NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI, (0, 0, 0), "connection", quit),
-    spec("reset", 1, NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI, (0, 0, 0), "connection", reset),
-    spec("hello", -1, NO_AUTH | FAST | STALE | LOADING | NO_MULTI, (0, 0, 0), "connection", hello),
-    spec("auth", -2, NO_AUTH | FAST | STALE | LOADING | NO_MULTI, (0, 0, 0), "connection", auth),
-    spec("select", 2, FAST | STALE | LOADING, (0, 0, 0), "connection", select),
-    spec("client", -2, ADMIN | STALE | LOADING | NO_MULTI, (0, 0, 0), "connection", client),
+    spec(
+        "quit",
+        -1,
+        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI,
+        (0, 0, 0),
+        "connection",
+        quit,
+    ),
+    spec(
+        "reset",
+        1,
+        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI,
+        (0, 0, 0),
+        "connection",
+        reset,
+    ),
+    spec(
+        "hello",
+        -1,
+        NO_AUTH | FAST | STALE | LOADING | NO_MULTI,
+        (0, 0, 0),
+        "connection",
+        hello,
+    ),
+    spec(
+        "auth",
+        -2,
+        NO_AUTH | FAST | STALE | LOADING | NO_MULTI,
+        (0, 0, 0),
+        "connection",
+        auth,
+    ),
+    spec(
+        "select",
+        2,
+        FAST | STALE | LOADING,
+        (0, 0, 0),
+        "connection",
+        select,
+    ),
+    spec(
+        "client",
+        -2,
+        ADMIN | STALE | LOADING | NO_MULTI,
+        (0, 0, 0),
+        "connection",
+        client,
+    ),
 ];
 
 fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -70,7 +119,11 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 
 /// Checks AUTH credentials for the default user; on a hashed password the check runs off
 /// the engine lock (the connection finishes it).
-fn check_credentials(ctx: &mut Ctx, user: Option<&Bytes>, password: &Bytes) -> Result<bool, CmdError> {
+fn check_credentials(
+    ctx: &mut Ctx,
+    user: Option<&Bytes>,
+    password: &Bytes,
+) -> Result<bool, CmdError> {
     let auth = ctx.server.auth();
     if !auth.required() {
         if user.is_none() {
@@ -114,7 +167,10 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let mut proto = None;
     let mut i = 1;
     if a.len() > 1 {
-        let v = args::int_or(&a[1], CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        let v = args::int_or(
+            &a[1],
+            CmdError::msg("ERR Protocol version is not an integer or out of range"),
+        )?;
         if !(2..=3).contains(&v) {
             return Err(CmdError::msg("NOPROTO unsupported protocol version"));
         }
@@ -149,7 +205,9 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 a.iter()
                     .enumerate()
                     .filter(|(j, x)| {
-                        !(is(x, "AUTH") || (*j > 0 && is(&a[j - 1], "AUTH")) || (*j > 1 && is(&a[j - 2], "AUTH")))
+                        !(is(x, "AUTH")
+                            || (*j > 0 && is(&a[j - 1], "AUTH"))
+                            || (*j > 1 && is(&a[j - 2], "AUTH")))
                     })
                     .map(|(_, x)| x.clone())
                     .collect(),
@@ -207,7 +265,16 @@ fn validate_client_name(name: &[u8]) -> CmdResult {
 fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     let argc = a.len();
-    let arity = |n: bool| if n { Ok(()) } else { Err(CmdError::Arity(format!("client|{}", String::from_utf8_lossy(sub).to_ascii_lowercase()))) };
+    let arity = |n: bool| {
+        if n {
+            Ok(())
+        } else {
+            Err(CmdError::Arity(format!(
+                "client|{}",
+                String::from_utf8_lossy(sub).to_ascii_lowercase()
+            )))
+        }
+    };
     if is(sub, "ID") {
         arity(argc == 2)?;
         ctx.out.int(ctx.client.id as i64);
@@ -296,15 +363,24 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     } else if is(sub, "HELP") {
         let lines = [
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "GETNAME", "    Return the name of the current connection.",
-            "ID", "    Return the ID of the current connection.",
-            "INFO", "    Return information about the current client connection.",
-            "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-            "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-            "LIST [options ...]", "    Return information about client connections.",
-            "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
-            "SETNAME <name>", "    Assign the name <name> to the current connection.",
-            "HELP", "    Prints this help.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+            "LIST [options ...]",
+            "    Return information about client connections.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "HELP",
+            "    Prints this help.",
         ];
         ctx.out.array(lines.len());
         for l in lines {
@@ -342,7 +418,10 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     for pair in a[2..].chunks(2) {
         let v = String::from_utf8_lossy(&pair[1]).into_owned();
         if is(&pair[0], "ID") {
-            id = Some(args::uint(&pair[1]).map_err(|_| CmdError::msg("ERR client-id should be greater than 0"))?);
+            id = Some(
+                args::uint(&pair[1])
+                    .map_err(|_| CmdError::msg("ERR client-id should be greater than 0"))?,
+            );
         } else if is(&pair[0], "ADDR") {
             addr = Some(v);
         } else if is(&pair[0], "LADDR") {
@@ -373,7 +452,15 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         if let Some(k) = &kind {
             let flags = c.flags.lock().expect("lock").clone();
-            let ck = if flags.contains('M') { "master" } else if flags.contains('S') { "replica" } else if flags.contains('P') { "pubsub" } else { "normal" };
+            let ck = if flags.contains('M') {
+                "master"
+            } else if flags.contains('S') {
+                "replica"
+            } else if flags.contains('P') {
+                "pubsub"
+            } else {
+                "normal"
+            };
             let k = if k == "slave" { "replica" } else { k.as_str() };
             if ck != k {
                 continue;

@@ -23,11 +23,32 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("expire", -3, WRITE | FAST, (1, 1, 1), "generic", expire),
     spec("pexpire", -3, WRITE | FAST, (1, 1, 1), "generic", pexpire),
     spec("expireat", -3, WRITE | FAST, (1, 1, 1), "generic", expireat),
-    spec("pexpireat", -3, WRITE | FAST, (1, 1, 1), "generic", pexpireat),
+    spec(
+        "pexpireat",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "generic",
+        pexpireat,
+    ),
     spec("ttl", 2, READONLY | FAST, (1, 1, 1), "generic", ttl),
     spec("pttl", 2, READONLY | FAST, (1, 1, 1), "generic", pttl),
-    spec("expiretime", 2, READONLY | FAST, (1, 1, 1), "generic", expiretime),
-    spec("pexpiretime", 2, READONLY | FAST, (1, 1, 1), "generic", pexpiretime),
+    spec(
+        "expiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        expiretime,
+    ),
+    spec(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        pexpiretime,
+    ),
     spec("persist", 2, WRITE | FAST, (1, 1, 1), "generic", persist),
     spec("touch", -2, READONLY | FAST, (1, -1, 1), "generic", touch),
     spec("object", -2, READONLY, (2, 2, 1), "generic", object),
@@ -57,7 +78,10 @@ fn exists(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn type_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
-    let name = ctx.db().get(&a[1], now).map_or("none", |e| e.value.kind().name());
+    let name = ctx
+        .db()
+        .get(&a[1], now)
+        .map_or("none", |e| e.value.kind().name());
     ctx.out.simple(name);
     Ok(())
 }
@@ -133,7 +157,11 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
     let mut found = Vec::new();
     let next = ctx.db().scan(cursor, opts.count, now, |k, e| {
-        if opts.pattern.as_ref().is_some_and(|p| !glob_match(p, k, false)) {
+        if opts
+            .pattern
+            .as_ref()
+            .is_some_and(|p| !glob_match(p, k, false))
+        {
             return;
         }
         if opts.kind.is_some_and(|t| e.value.kind() != t) {
@@ -207,10 +235,13 @@ fn move_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let target = parse_db_index(ctx, &a[2])?;
     let src_db = ctx.client.db;
     if target == src_db {
-        return Err(CmdError::msg("ERR source and destination objects are the same"));
+        return Err(CmdError::msg(
+            "ERR source and destination objects are the same",
+        ));
     }
     let now = ctx.now;
-    if ctx.state.dbs[src_db].get(&a[1], now).is_none() || ctx.state.dbs[target].contains(&a[1], now) {
+    if ctx.state.dbs[src_db].get(&a[1], now).is_none() || ctx.state.dbs[target].contains(&a[1], now)
+    {
         ctx.out.int(0);
         return Ok(());
     }
@@ -240,7 +271,9 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let src_db = ctx.client.db;
     if src_db == target && a[1] == a[2] {
-        return Err(CmdError::msg("ERR source and destination objects are the same"));
+        return Err(CmdError::msg(
+            "ERR source and destination objects are the same",
+        ));
     }
     let now = ctx.now;
     let Some(entry) = ctx.state.dbs[src_db].get(&a[1], now).cloned() else {
@@ -292,8 +325,16 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_ms: bool, absolute: bool) -> 
         ));
     }
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{name}' command"));
-    let ms = if unit_ms { n } else { n.checked_mul(1000).ok_or_else(invalid)? };
-    let at = if absolute { ms } else { ms.checked_add(ctx.now as i64).ok_or_else(invalid)? };
+    let ms = if unit_ms {
+        n
+    } else {
+        n.checked_mul(1000).ok_or_else(invalid)?
+    };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(ctx.now as i64).ok_or_else(invalid)?
+    };
     let key = a[1].clone();
     let now = ctx.now;
     let Some(current) = ctx.db().get(&key, now).map(|e| e.expire_at()) else {
@@ -316,7 +357,11 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_ms: bool, absolute: bool) -> 
     } else {
         ctx.db().set_expire(&key, at as u64);
         ctx.modified(&key);
-        ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key, args::int_bytes(at)]);
+        ctx.propagate(vec![
+            Bytes::from_static(b"PEXPIREAT"),
+            key,
+            args::int_bytes(at),
+        ]);
     }
     ctx.out.int(1);
     Ok(())
@@ -346,7 +391,11 @@ fn ttl_generic(ctx: &mut Ctx, key: &[u8], unit_ms: bool, absolute: bool) -> CmdR
         Some(e) => match e.expire_at() {
             None => -1,
             Some(at) => {
-                let v = if absolute { at as i64 } else { (at as i64 - now as i64).max(0) };
+                let v = if absolute {
+                    at as i64
+                } else {
+                    (at as i64 - now as i64).max(0)
+                };
                 if unit_ms {
                     v
                 } else if absolute {
@@ -379,7 +428,11 @@ fn pexpiretime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn persist(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
-    let has_ttl = ctx.db().get(&a[1], now).and_then(|e| e.expire_at()).is_some();
+    let has_ttl = ctx
+        .db()
+        .get(&a[1], now)
+        .and_then(|e| e.expire_at())
+        .is_some();
     if has_ttl {
         ctx.db().set_expire(&a[1], 0);
         ctx.modified(&a[1]);
@@ -390,7 +443,10 @@ fn persist(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
-    let n = a[1..].iter().filter(|k| ctx.db().get_mut(k, now).is_some()).count();
+    let n = a[1..]
+        .iter()
+        .filter(|k| ctx.db().get_mut(k, now).is_some())
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -426,7 +482,10 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let clock = ctx.state.dbs[ctx.client.db].clock_secs;
     let policy_lfu = ctx.server.config().get("maxmemory-policy").contains("lfu");
-    let Some(entry) = ctx.state.dbs[ctx.client.db].peek(&a[2]).filter(|e| e.expire_at().is_none_or(|t| t > ctx.now)) else {
+    let Some(entry) = ctx.state.dbs[ctx.client.db]
+        .peek(&a[2])
+        .filter(|e| e.expire_at().is_none_or(|t| t > ctx.now))
+    else {
         ctx.out.null();
         return Ok(());
     };

@@ -201,7 +201,9 @@ pub struct Ctx<'a> {
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("client", &self.client.id).finish()
+        f.debug_struct("Ctx")
+            .field("client", &self.client.id)
+            .finish()
     }
 }
 
@@ -247,7 +249,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// Looks `key` up for writing, expecting `kind` (absent is fine).
-    pub fn write_typed(&mut self, key: &[u8], kind: ValueKind) -> Result<Option<&mut Value>, CmdError> {
+    pub fn write_typed(
+        &mut self,
+        key: &[u8],
+        kind: ValueKind,
+    ) -> Result<Option<&mut Value>, CmdError> {
         let now = self.now;
         match self.db().get_mut(key, now) {
             None => Ok(None),
@@ -388,7 +394,10 @@ pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
 
 /// Commands that still run immediately inside MULTI (everything else is queued).
 fn runs_inside_multi(spec: &CommandSpec) -> bool {
-    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+    matches!(
+        spec.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// Executes one request from a client: lookup, arity, authentication, subscribe mode,
@@ -421,7 +430,10 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     if spec.is_write() && !ctx.client.is_master && ctx.server.is_read_only_replica() {
-        return reject(ctx, CmdError::msg("READONLY You can't write against a read only replica."));
+        return reject(
+            ctx,
+            CmdError::msg("READONLY You can't write against a read only replica."),
+        );
     }
     ctx.server.feed_monitors(ctx.client, args, spec);
     run_command(ctx, spec, args, false);
@@ -461,5 +473,8 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     if !in_exec {
         ctx.state.flush_propagation(false);
     }
-    ctx.server.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.server
+        .stats
+        .commands_processed
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }

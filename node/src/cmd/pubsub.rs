@@ -8,12 +8,54 @@ use super::{spec, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::config::OutputBufferClass;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK, (0, 0, 0), "pubsub", subscribe),
-    spec("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK, (0, 0, 0), "pubsub", unsubscribe),
-    spec("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK, (0, 0, 0), "pubsub", psubscribe),
-    spec("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK, (0, 0, 0), "pubsub", punsubscribe),
-    spec("publish", 3, PUBSUB | LOADING | STALE | FAST, (0, 0, 0), "pubsub", publish),
-    spec("pubsub", -2, PUBSUB | LOADING | STALE, (0, 0, 0), "pubsub", pubsub),
+    spec(
+        "subscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK,
+        (0, 0, 0),
+        "pubsub",
+        subscribe,
+    ),
+    spec(
+        "unsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK,
+        (0, 0, 0),
+        "pubsub",
+        unsubscribe,
+    ),
+    spec(
+        "psubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK,
+        (0, 0, 0),
+        "pubsub",
+        psubscribe,
+    ),
+    spec(
+        "punsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_OK,
+        (0, 0, 0),
+        "pubsub",
+        punsubscribe,
+    ),
+    spec(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        (0, 0, 0),
+        "pubsub",
+        publish,
+    ),
+    spec(
+        "pubsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub,
+    ),
 ];
 
 /// Writes one subscription confirmation: `[kind, channel, count]` as a push.
@@ -30,11 +72,18 @@ fn confirm(ctx: &mut Ctx, kind: &str, channel: Option<&Bytes>) {
 fn subscribe_generic(ctx: &mut Ctx, a: &[Bytes], pattern: bool) -> CmdResult {
     let kind = if pattern { "psubscribe" } else { "subscribe" };
     for ch in &a[1..] {
-        let set = if pattern { &mut ctx.client.patterns } else { &mut ctx.client.channels };
+        let set = if pattern {
+            &mut ctx.client.patterns
+        } else {
+            &mut ctx.client.channels
+        };
         if set.insert(ch.clone()) {
-            ctx.server
-                .pubsub
-                .subscribe(ch.clone(), &ctx.client.messages, &ctx.client.info, pattern);
+            ctx.server.pubsub.subscribe(
+                ch.clone(),
+                &ctx.client.messages,
+                &ctx.client.info,
+                pattern,
+            );
         }
         confirm(ctx, kind, Some(ch));
     }
@@ -49,7 +98,11 @@ pub(super) fn unsubscribe_all(ctx: &mut Ctx, pattern: bool, reply: bool) {
     } else {
         ctx.client.channels.iter().cloned().collect()
     };
-    let kind = if pattern { "punsubscribe" } else { "unsubscribe" };
+    let kind = if pattern {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
     if all.is_empty() && reply {
         confirm(ctx, kind, None);
     }
@@ -60,12 +113,24 @@ pub(super) fn unsubscribe_all(ctx: &mut Ctx, pattern: bool, reply: bool) {
 }
 
 fn unsubscribe_one(ctx: &mut Ctx, ch: &Bytes, pattern: bool, reply: bool) {
-    let set = if pattern { &mut ctx.client.patterns } else { &mut ctx.client.channels };
+    let set = if pattern {
+        &mut ctx.client.patterns
+    } else {
+        &mut ctx.client.channels
+    };
     if set.remove(ch) {
         ctx.server.pubsub.unsubscribe(ch, ctx.client.id, pattern);
     }
     if reply {
-        confirm(ctx, if pattern { "punsubscribe" } else { "unsubscribe" }, Some(ch));
+        confirm(
+            ctx,
+            if pattern {
+                "punsubscribe"
+            } else {
+                "unsubscribe"
+            },
+            Some(ch),
+        );
     }
 }
 
@@ -98,7 +163,11 @@ fn punsubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn publish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let limit = ctx.server.config().output_buffer_limit(OutputBufferClass::Pubsub).hard as usize;
+    let limit = ctx
+        .server
+        .config()
+        .output_buffer_limit(OutputBufferClass::Pubsub)
+        .hard as usize;
     let n = ctx.server.pubsub.publish(&a[1], &a[2], limit);
     // PUBLISH goes to replicas too, so their subscribers hear it.
     ctx.modified += 1;
@@ -126,7 +195,11 @@ fn pubsub(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.map(a.len() - 2);
         for ch in &a[2..] {
             ctx.out.bulk(ch);
-            let n = if is(sub, "NUMSUB") { ctx.server.pubsub.numsub(ch) } else { 0 };
+            let n = if is(sub, "NUMSUB") {
+                ctx.server.pubsub.numsub(ch)
+            } else {
+                0
+            };
             ctx.out.int(n as i64);
         }
     } else if is(sub, "NUMPAT") {

@@ -10,21 +10,77 @@ use crate::config::ConfigError;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("info", -1, LOADING | STALE, (0, 0, 0), "server", info),
-    spec("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", config),
+    spec(
+        "config",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        config,
+    ),
     spec("command", -1, LOADING | STALE, (0, 0, 0), "server", command),
     spec("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", time),
     spec("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", dbsize),
     spec("flushdb", -1, WRITE, (0, 0, 0), "server", flushdb),
     spec("flushall", -1, WRITE, (0, 0, 0), "server", flushall),
     spec("swapdb", 3, WRITE | FAST, (0, 0, 0), "server", swapdb),
-    spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, (0, 0, 0), "server", shutdown),
-    spec("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, (0, 0, 0), "server", monitor),
-    spec("slowlog", -2, ADMIN | LOADING | STALE, (0, 0, 0), "server", slowlog),
-    spec("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", latency),
-    spec("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, (0, 0, 0), "server", debug),
+    spec(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        shutdown,
+    ),
+    spec(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        monitor,
+    ),
+    spec(
+        "slowlog",
+        -2,
+        ADMIN | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        slowlog,
+    ),
+    spec(
+        "latency",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        latency,
+    ),
+    spec(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        debug,
+    ),
     spec("memory", -2, READONLY, (0, 0, 0), "server", memory),
-    spec("role", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), "server", role),
-    spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), "server", lastsave),
+    spec(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        (0, 0, 0),
+        "server",
+        role,
+    ),
+    spec(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        "server",
+        lastsave,
+    ),
 ];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -79,7 +135,9 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         for pair in a[2..].chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).into_owned();
             let value = String::from_utf8_lossy(&pair[1]).into_owned();
-            let dir = next.set(&name, &value).map_err(|e| config_error(&name, e))?;
+            let dir = next
+                .set(&name, &value)
+                .map_err(|e| config_error(&name, e))?;
             changed.push(dir.name);
         }
         ctx.server
@@ -94,9 +152,10 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if a.len() != 2 {
             return Err(CmdError::Arity("config|rewrite".into()));
         }
-        ctx.server.config().rewrite().map_err(|e| {
-            CmdError::msg(format!("ERR Rewriting config file: {e}"))
-        })?;
+        ctx.server
+            .config()
+            .rewrite()
+            .map_err(|e| CmdError::msg(format!("ERR Rewriting config file: {e}")))?;
         ctx.out.ok();
     } else if is(sub, "RESETSTAT") {
         if a.len() != 2 {
@@ -136,7 +195,10 @@ fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
     ctx.out.int(spec.arity as i64);
     let names: Vec<&str> = super::flags::NAMES
         .iter()
-        .filter(|(f, n)| spec.flags & f != 0 && *n != "no_multi" || (*f == NO_AUTH && spec.flags & f != 0 && *n == "no_auth"))
+        .filter(|(f, n)| {
+            spec.flags & f != 0 && *n != "no_multi"
+                || (*f == NO_AUTH && spec.flags & f != 0 && *n == "no_auth")
+        })
         .map(|(_, n)| *n)
         .collect();
     ctx.out.set(names.len());
@@ -188,7 +250,8 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.out.bulk(&name);
             ctx.out.map(3);
             ctx.out.bulk(b"summary");
-            ctx.out.bulk(format!("The {} command", spec.name.to_ascii_uppercase()).as_bytes());
+            ctx.out
+                .bulk(format!("The {} command", spec.name.to_ascii_uppercase()).as_bytes());
             ctx.out.bulk(b"since");
             ctx.out.bulk(b"1.0.0");
             ctx.out.bulk(b"group");
@@ -202,7 +265,9 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             .lookup(&a[2])
             .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
         if !super::arity_ok(spec, a.len() - 2) {
-            return Err(CmdError::msg("ERR Invalid number of arguments specified for command"));
+            return Err(CmdError::msg(
+                "ERR Invalid number of arguments specified for command",
+            ));
         }
         let keys = spec.keys(&a[2..]);
         if keys.is_empty() {
@@ -393,7 +458,8 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.ok();
     } else if is(sub, "HELP") {
         ctx.out.array(1);
-        ctx.out.simple("DEBUG SLEEP <seconds> | SET-ACTIVE-EXPIRE <0|1> | OBJECT <key>");
+        ctx.out
+            .simple("DEBUG SLEEP <seconds> | SET-ACTIVE-EXPIRE <0|1> | OBJECT <key>");
     } else {
         return Err(unknown_subcommand("debug", sub));
     }
@@ -428,11 +494,13 @@ fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             let n: usize = ctx.state.dbs.iter().map(|d| d.len()).sum();
             ctx.out.int(n as i64);
         } else {
-            ctx.out.verbatim("Stats not supported for the current allocator\n");
+            ctx.out
+                .verbatim("Stats not supported for the current allocator\n");
         }
     } else if is(sub, "HELP") {
         ctx.out.array(1);
-        ctx.out.simple("MEMORY USAGE <key> [SAMPLES <count>] | DOCTOR | STATS | PURGE");
+        ctx.out
+            .simple("MEMORY USAGE <key> [SAMPLES <count>] | DOCTOR | STATS | PURGE");
     } else {
         return Err(unknown_subcommand("memory", sub));
     }

@@ -10,10 +10,24 @@ use crate::keyspace::{Value, ValueKind};
 pub static COMMANDS: &[CommandSpec] = &[
     spec("get", 2, READONLY | FAST, (1, 1, 1), "string", get),
     spec("set", -3, WRITE | DENYOOM, (1, 1, 1), "string", set),
-    spec("setnx", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", setnx),
+    spec(
+        "setnx",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        setnx,
+    ),
     spec("setex", 4, WRITE | DENYOOM, (1, 1, 1), "string", setex),
     spec("psetex", 4, WRITE | DENYOOM, (1, 1, 1), "string", psetex),
-    spec("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", getset),
+    spec(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        getset,
+    ),
     spec("getdel", 2, WRITE | FAST, (1, 1, 1), "string", getdel),
     spec("getex", -2, WRITE | FAST, (1, 1, 1), "string", getex),
     spec("mget", -2, READONLY | FAST, (1, -1, 1), "string", mget),
@@ -21,14 +35,49 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", msetnx),
     spec("incr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", incr),
     spec("decr", 2, WRITE | DENYOOM | FAST, (1, 1, 1), "string", decr),
-    spec("incrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", incrby),
-    spec("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", decrby),
-    spec("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", incrbyfloat),
-    spec("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", append),
+    spec(
+        "incrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        incrby,
+    ),
+    spec(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        decrby,
+    ),
+    spec(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        incrbyfloat,
+    ),
+    spec(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        append,
+    ),
     spec("strlen", 2, READONLY | FAST, (1, 1, 1), "string", strlen),
     spec("getrange", 4, READONLY, (1, 1, 1), "string", getrange),
     spec("substr", 4, READONLY, (1, 1, 1), "string", getrange),
-    spec("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "string", setrange),
+    spec(
+        "setrange",
+        4,
+        WRITE | DENYOOM,
+        (1, 1, 1),
+        "string",
+        setrange,
+    ),
     spec("lcs", -3, READONLY, (1, 2, 1), "string", lcs),
 ];
 
@@ -59,14 +108,28 @@ enum Expiry {
 
 /// Parses `EX s | PX ms | EXAT s | PXAT ms` value into an absolute time; `cmd` names the
 /// command in the error, as Redis does.
-fn expire_at(unit_ms: bool, absolute: bool, arg: &[u8], now: u64, cmd: &str) -> Result<u64, CmdError> {
+fn expire_at(
+    unit_ms: bool,
+    absolute: bool,
+    arg: &[u8],
+    now: u64,
+    cmd: &str,
+) -> Result<u64, CmdError> {
     let n = args::int(arg)?;
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{cmd}' command"));
     if n <= 0 {
         return Err(invalid());
     }
-    let ms = if unit_ms { n } else { n.checked_mul(1000).ok_or_else(invalid)? };
-    let at = if absolute { ms } else { ms.checked_add(now as i64).ok_or_else(invalid)? };
+    let ms = if unit_ms {
+        n
+    } else {
+        n.checked_mul(1000).ok_or_else(invalid)?
+    };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(now as i64).ok_or_else(invalid)?
+    };
     Ok(at as u64)
 }
 
@@ -124,7 +187,11 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         i += 1;
     }
     let key = &a[1];
-    let old = if want_get { read_string(ctx, key)? } else { None };
+    let old = if want_get {
+        read_string(ctx, key)?
+    } else {
+        None
+    };
     let now = ctx.now;
     let exists = ctx.db().contains(key, now);
     if (nx && exists) || (xx && !exists) {
@@ -236,11 +303,20 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         Expiry::At(at) => {
             ctx.db().set_expire(&key, at);
             ctx.modified(&key);
-            ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key, args::int_bytes(at as i64)]);
+            ctx.propagate(vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key,
+                args::int_bytes(at as i64),
+            ]);
         }
         _ if persist => {
             let now = ctx.now;
-            if ctx.db().get(&key, now).and_then(|e| e.expire_at()).is_some() {
+            if ctx
+                .db()
+                .get(&key, now)
+                .and_then(|e| e.expire_at())
+                .is_some()
+            {
                 ctx.db().set_expire(&key, 0);
                 ctx.modified(&key);
                 ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key]);
@@ -361,7 +437,12 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.db().insert(key.clone(), value, 0);
     }
     ctx.modified(&key);
-    ctx.propagate(vec![Bytes::from_static(b"SET"), key, text.clone(), Bytes::from_static(b"KEEPTTL")]);
+    ctx.propagate(vec![
+        Bytes::from_static(b"SET"),
+        key,
+        text.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]);
     ctx.out.bulk(&text);
     Ok(())
 }
@@ -370,7 +451,9 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn check_size(ctx: &Ctx, len: u64) -> CmdResult {
     let max = ctx.server.limits().max_bulk_len;
     if len > max {
-        return Err(CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(CmdError::msg(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
     }
     Ok(())
 }
@@ -494,7 +577,9 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let x = read_string(ctx, &a[1])?.unwrap_or_default();
     let y = read_string(ctx, &a[2])?.unwrap_or_default();
     if (x.len() as u64).saturating_mul(y.len() as u64) > 512 * 1024 * 1024 {
-        return Err(CmdError::msg("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+        return Err(CmdError::msg(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
     }
     // Dynamic programming table of LCS lengths of suffixes... prefixes, as Redis does.
     let (n, m) = (x.len(), y.len());

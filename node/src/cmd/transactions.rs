@@ -6,11 +6,46 @@ use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("multi", 1, NOSCRIPT | LOADING | STALE | FAST | NO_MULTI, (0, 0, 0), "transactions", multi),
-    spec("exec", 1, NOSCRIPT | LOADING | STALE | NO_MULTI, (0, 0, 0), "transactions", exec),
-    spec("discard", 1, NOSCRIPT | LOADING | STALE | FAST | NO_MULTI, (0, 0, 0), "transactions", discard),
-    spec("watch", -2, NOSCRIPT | LOADING | STALE | FAST | NO_MULTI, (1, -1, 1), "transactions", watch),
-    spec("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), "transactions", unwatch),
+    spec(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI,
+        (0, 0, 0),
+        "transactions",
+        multi,
+    ),
+    spec(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | NO_MULTI,
+        (0, 0, 0),
+        "transactions",
+        exec,
+    ),
+    spec(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI,
+        (0, 0, 0),
+        "transactions",
+        discard,
+    ),
+    spec(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI,
+        (1, -1, 1),
+        "transactions",
+        watch,
+    ),
+    spec(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        (0, 0, 0),
+        "transactions",
+        unwatch,
+    ),
 ];
 
 fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
@@ -41,7 +76,10 @@ fn exec(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     // A watched key that expired since WATCH also aborts, as in Redis.
     let now = ctx.now;
     let expired_watch = ctx.client.watched.iter().any(|(db, k)| {
-        ctx.state.dbs[*db].peek(k).and_then(|e| e.expire_at()).is_some_and(|t| t <= now)
+        ctx.state.dbs[*db]
+            .peek(k)
+            .and_then(|e| e.expire_at())
+            .is_some_and(|t| t <= now)
     });
     let dirty = ctx.state.is_cas_dirty(ctx.client.id) || expired_watch;
     end_transaction(ctx);
@@ -66,7 +104,9 @@ pub fn exec_queued(ctx: &mut Ctx, queued: Vec<Vec<Bytes>>) {
     for args in queued {
         match ctx.server.commands.lookup(&args[0]) {
             Some(spec) => super::run_command(ctx, spec, &args, true),
-            None => ctx.out.error(&super::unknown_command_error(&args).to_string()),
+            None => ctx
+                .out
+                .error(&super::unknown_command_error(&args).to_string()),
         }
     }
     ctx.state.flush_propagation(true);

@@ -144,7 +144,11 @@ impl Db {
     pub fn restore(&mut self, snapshot: DbSnapshot) {
         self.clear();
         for (key, entry) in snapshot.iter() {
-            self.insert(key.clone(), entry.value.clone(), entry.expire_at().unwrap_or(0));
+            self.insert(
+                key.clone(),
+                entry.value.clone(),
+                entry.expire_at().unwrap_or(0),
+            );
         }
     }
 

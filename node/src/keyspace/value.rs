@@ -119,9 +119,9 @@ impl Value {
             }
             Value::Hash(h) => {
                 if h.len() <= LISTPACK_MAX_ENTRIES
-                    && h
-                        .iter()
-                        .all(|(k, v)| k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE)
+                    && h.iter().all(|(k, v)| {
+                        k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE
+                    })
                 {
                     "listpack"
                 } else {
@@ -129,7 +129,8 @@ impl Value {
                 }
             }
             Value::Set(s) => {
-                if s.len() <= INTSET_MAX_ENTRIES && s.iter().all(|m| parse_canonical_i64(m).is_some())
+                if s.len() <= INTSET_MAX_ENTRIES
+                    && s.iter().all(|m| parse_canonical_i64(m).is_some())
                 {
                     "intset"
                 } else {
@@ -160,8 +161,18 @@ impl Value {
                     .sum::<usize>()
                     + 48
             }
-            Value::Set(s) => s.iter().map(|m| m.len() + BYTES_OVERHEAD + 8).sum::<usize>() + 48,
-            Value::ZSet(z) => z.iter().map(|(m, _)| 2 * (m.len() + BYTES_OVERHEAD) + 40).sum::<usize>() + 96,
+            Value::Set(s) => {
+                s.iter()
+                    .map(|m| m.len() + BYTES_OVERHEAD + 8)
+                    .sum::<usize>()
+                    + 48
+            }
+            Value::ZSet(z) => {
+                z.iter()
+                    .map(|(m, _)| 2 * (m.len() + BYTES_OVERHEAD) + 40)
+                    .sum::<usize>()
+                    + 96
+            }
         }
     }
 }
@@ -175,7 +186,11 @@ pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
@@ -256,7 +271,11 @@ fn glob_match_depth(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> boo
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
-                        let c = if nocase { s[0].to_ascii_lowercase() } else { s[0] };
+                        let c = if nocase {
+                            s[0].to_ascii_lowercase()
+                        } else {
+                            s[0]
+                        };
                         let (start, end) = if nocase {
                             (start.to_ascii_lowercase(), end.to_ascii_lowercase())
                         } else {

@@ -111,10 +111,16 @@ impl SortedSet {
             Bound::Unbounded => Bound::Unbounded,
         };
         let empty = match (&lo, &hi) {
-            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => a >= b,
+            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+                a >= b
+            }
             _ => false,
         } || matches!(min, Bound::Excluded(s) if s == f64::INFINITY);
-        let range = if empty { None } else { Some(self.order.range((lo, hi))) };
+        let range = if empty {
+            None
+        } else {
+            Some(self.order.range((lo, hi)))
+        };
         range.into_iter().flatten().map(|(s, m)| (m, s.0))
     }
 

@@ -189,10 +189,11 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Bytes>, ProtocolError> {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     match line[i] {
-                        b'\\' if i + 3 < line.len()
-                            && line[i + 1] == b'x'
-                            && line[i + 2].is_ascii_hexdigit()
-                            && line[i + 3].is_ascii_hexdigit() =>
+                        b'\\'
+                            if i + 3 < line.len()
+                                && line[i + 1] == b'x'
+                                && line[i + 2].is_ascii_hexdigit()
+                                && line[i + 3].is_ascii_hexdigit() =>
                         {
                             let hex = std::str::from_utf8(&line[i + 2..i + 4]).unwrap_or("0");
                             cur.push(u8::from_str_radix(hex, 16).unwrap_or(0));
@@ -298,7 +299,10 @@ mod tests {
             parse(b"*1\r\n$1099511627776\r\n"),
             Err(ProtocolError::InvalidBulkLength)
         );
-        assert_eq!(parse(b"*1\r\n$-5\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(
+            parse(b"*1\r\n$-5\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
         assert_eq!(
             parse(b"*99999999999\r\n"),
             Err(ProtocolError::InvalidMultibulkLength)

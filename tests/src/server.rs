@@ -1,0 +1,168 @@
+//! Running nodes: the tandem binary or a real redis-server, killed on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::client::Client;
+use crate::tools::{free_port, redis_tool, wait_until, workspace_bin};
+
+/// Which server a [`Node`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Tandem,
+    Redis,
+}
+
+/// A running server process on 127.0.0.1, with its own temp dir and log file. Dropping
+/// it kills the process (also when the test panics).
+#[derive(Debug)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub log_path: PathBuf,
+    args: Vec<String>,
+}
+
+impl Node {
+    /// Starts tandem with `extra` arguments (`--name value` pairs or a config file first).
+    pub fn tandem(extra: &[&str]) -> Node {
+        Node::start(NodeKind::Tandem, extra).expect("tandem is always available")
+    }
+
+    /// Starts a real redis-server, or returns None (test skipped) when it is not installed.
+    pub fn redis(extra: &[&str]) -> Option<Node> {
+        Node::start(NodeKind::Redis, extra)
+    }
+
+    pub fn start(kind: NodeKind, extra: &[&str]) -> Option<Node> {
+        let bin = match kind {
+            NodeKind::Tandem => workspace_bin("tandem"),
+            NodeKind::Redis => redis_tool("redis-server")?,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let log_path = dir.path().join("node.log");
+        let mut args: Vec<String> = Vec::new();
+        // A config file, if given, must come first.
+        let (file, rest) = match extra.first() {
+            Some(f) if !f.starts_with("--") => (Some(f.to_string()), &extra[1..]),
+            _ => (None, extra),
+        };
+        args.extend(file);
+        for a in [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir.path().to_str().expect("utf-8 path"),
+            "--logfile",
+            log_path.to_str().expect("utf-8 path"),
+        ] {
+            args.push(a.to_string());
+        }
+        args.extend(rest.iter().map(|s| s.to_string()));
+        let mut node = Node {
+            kind,
+            port,
+            dir,
+            child: None,
+            log_path,
+            args,
+        };
+        node.spawn(&bin);
+        Some(node)
+    }
+
+    fn spawn(&mut self, bin: &Path) {
+        let child = Command::new(bin)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        self.child = Some(child);
+        let port = self.port;
+        let log = self.log_path.clone();
+        let mut exited = None;
+        wait_until(
+            Duration::from_secs(20),
+            "the server to accept connections",
+            || {
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    exited = Some(status);
+                    return true;
+                }
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            },
+        );
+        if let Some(status) = exited {
+            let mut stderr = String::new();
+            if let Some(mut e) = self.child.as_mut().and_then(|c| c.stderr.take()) {
+                let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+            }
+            panic!(
+                "server exited at start ({status}): {stderr}\nlog:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+    }
+
+    /// A new RESP connection.
+    pub fn client(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends SIGKILL and waits for the process.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for a clean exit; returns its exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+        let mut status = None;
+        wait_until(timeout, "the server to exit after SIGTERM", || {
+            status = c.try_wait().ok().flatten();
+            status.is_some()
+        });
+        status
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
