@@ -189,6 +189,7 @@ impl Connection {
                 timed_out: first && timed_out_first,
                 propagate_as: None,
                 modified: 0,
+                in_exec: false,
             };
             cmd::dispatch(&mut ctx, &args);
             let block = ctx.block.take();

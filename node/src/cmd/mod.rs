@@ -197,6 +197,8 @@ pub struct Ctx<'a> {
     pub propagate_as: Option<Vec<Vec<Bytes>>>,
     /// Keys modified by this command (each counted as one change).
     pub modified: u64,
+    /// True while EXEC runs queued commands: blocking commands must not block then.
+    pub in_exec: bool,
 }
 
 impl std::fmt::Debug for Ctx<'_> {

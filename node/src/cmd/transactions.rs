@@ -101,6 +101,7 @@ fn exec(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 /// Runs queued commands as one atomic unit, replying with an array of their replies.
 pub fn exec_queued(ctx: &mut Ctx, queued: Vec<Vec<Bytes>>) {
     ctx.out.array(queued.len());
+    ctx.in_exec = true;
     for args in queued {
         match ctx.server.commands.lookup(&args[0]) {
             Some(spec) => super::run_command(ctx, spec, &args, true),
@@ -109,6 +110,7 @@ pub fn exec_queued(ctx: &mut Ctx, queued: Vec<Vec<Bytes>>) {
                 .error(&super::unknown_command_error(&args).to_string()),
         }
     }
+    ctx.in_exec = false;
     ctx.state.flush_propagation(true);
 }
 
