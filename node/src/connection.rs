@@ -122,7 +122,7 @@ impl Connection {
         let mut timed_out = false;
         loop {
             if let Err(e) = self.parse_input() {
-                self.out.error(&e.to_string());
+                self.out.error(&format!("ERR {e}"));
                 self.flush(stream).await?;
                 verbose!(
                     "Protocol error ({e}) from client: id={} addr={}. Closing.",

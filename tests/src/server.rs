@@ -81,7 +81,30 @@ impl Node {
         Some(node)
     }
 
+    /// Starts the process and waits until it answers on its port. Tests run in parallel
+    /// and a free port can be taken by another test between choosing and binding it, so a
+    /// start that fails to bind (or finds someone else's server there) retries on a new port.
     fn spawn(&mut self, bin: &Path) {
+        for attempt in 0..5 {
+            if attempt > 0 {
+                let old = self.port.to_string();
+                self.port = free_port();
+                let new = self.port.to_string();
+                for a in self.args.iter_mut() {
+                    if *a == old {
+                        *a = new.clone();
+                    }
+                }
+            }
+            match self.try_spawn(bin) {
+                Ok(()) => return,
+                Err(why) if attempt < 4 => eprintln!("retrying server start: {why}"),
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+
+    fn try_spawn(&mut self, bin: &Path) -> Result<(), String> {
         let child = Command::new(bin)
             .args(&self.args)
             .stdin(Stdio::null())
@@ -89,35 +112,41 @@ impl Node {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let pid = child.id();
         self.child = Some(child);
         let port = self.port;
-        let log = self.log_path.clone();
         let mut exited = None;
-        wait_until(
-            Duration::from_secs(20),
-            "the server to accept connections",
-            || {
-                if let Some(status) = self
-                    .child
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten())
-                {
-                    exited = Some(status);
-                    return true;
-                }
-                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            },
-        );
+        wait_until(Duration::from_secs(20), "the server to accept connections", || {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                exited = Some(status);
+                return true;
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         if let Some(status) = exited {
             let mut stderr = String::new();
             if let Some(mut e) = self.child.as_mut().and_then(|c| c.stderr.take()) {
                 let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
             }
-            panic!(
+            self.child = None;
+            return Err(format!(
                 "server exited at start ({status}): {stderr}\nlog:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+                std::fs::read_to_string(&self.log_path).unwrap_or_default()
+            ));
         }
+        // Make sure the server on this port is ours, not another test's.
+        let mut probe = self.client();
+        if let Some(i) = self.args.iter().position(|a| a == "--requirepass") {
+            let _ = probe.cmd(&["AUTH", self.args[i + 1].as_str()]);
+        }
+        let info = probe.cmd(&["INFO", "server"]);
+        let ours = matches!(&info, crate::Reply::Bulk(_) | crate::Reply::Verbatim(_))
+            && info.text().contains(&format!("process_id:{pid}\r\n"));
+        if !ours {
+            self.kill();
+            return Err(format!("port {port} answered but not from pid {pid}"));
+        }
+        Ok(())
     }
 
     /// A new RESP connection.

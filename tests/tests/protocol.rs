@@ -1,0 +1,136 @@
+//! The wire protocol: pipelining, inline commands, RESP3, and malformed input (the client
+//! gets Redis's protocol error and is disconnected; other clients are unaffected).
+
+use tandem_tests::client::assert_reply;
+use tandem_tests::{Differential, Node, Reply};
+
+#[test]
+fn pipelined_and_inline_requests() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    c.send_bytes(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nECHO \"a b\"\r\n");
+    assert_eq!(c.read(), Reply::Simple("OK".into()));
+    assert_eq!(c.read(), Reply::Bulk(b"v".to_vec()));
+    assert_eq!(c.read(), Reply::Simple("PONG".into()));
+    assert_eq!(c.read(), Reply::Bulk(b"a b".to_vec()));
+}
+
+/// Sends `garbage` on one connection and checks the reply and the disconnect, while a
+/// second connection keeps working.
+fn assert_rejected(garbage: &[u8], expected: &str) {
+    let node = Node::tandem(&[]);
+    let mut other = node.client();
+    assert_reply(&mut other, &["SET", "survivor", "1"], "+OK\r\n");
+    let mut bad = node.client();
+    bad.send_bytes(garbage);
+    let reply = bad.read();
+    assert_eq!(reply, Reply::Error(expected.into()), "reply to {:?}", String::from_utf8_lossy(garbage));
+    assert!(bad.is_closed(), "connection must be closed after a protocol error");
+    assert_reply(&mut other, &["GET", "survivor"], "$1\r\n1\r\n");
+}
+
+#[test]
+fn huge_bulk_length_is_rejected_without_buffering() {
+    assert_rejected(b"*1\r\n$1099511627776\r\n", "ERR Protocol error: invalid bulk length");
+}
+
+#[test]
+fn bad_multibulk_length_is_rejected() {
+    assert_rejected(b"*abc\r\n", "ERR Protocol error: invalid multibulk length");
+}
+
+#[test]
+fn non_bulk_inside_multibulk_is_rejected() {
+    assert_rejected(b"*1\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'");
+}
+
+#[test]
+fn unbalanced_inline_quotes_are_rejected() {
+    assert_rejected(b"SET \"unterminated\r\n", "ERR Protocol error: unbalanced quotes in request");
+}
+
+#[test]
+fn unterminated_inline_request_is_bounded() {
+    let garbage = vec![b'x'; 70 * 1024];
+    assert_rejected(&garbage, "ERR Protocol error: too big inline request");
+}
+
+#[test]
+fn unterminated_multibulk_waits_then_other_clients_work() {
+    let node = Node::tandem(&[]);
+    let mut partial = node.client();
+    // A request cut in the middle is not an error: the server waits for the rest.
+    partial.send_bytes(b"*2\r\n$3\r\nGET\r\n$5\r\nab");
+    let mut other = node.client();
+    assert_reply(&mut other, &["PING"], "+PONG\r\n");
+    partial.send_bytes(b"cde\r\n");
+    assert_eq!(partial.read(), Reply::Nil);
+}
+
+#[test]
+fn errors_and_protocol_replies_match_redis() {
+    let Some(mut d) = Differential::start(&[]) else { return };
+    for cmd in [
+        &["PING"][..],
+        &["PING", "hello"],
+        &["PING", "a", "b"],
+        &["ECHO"],
+        &["NOSUCHCOMMAND", "a", "b"],
+        &["GET"],
+        &["SELECT", "99"],
+        &["SELECT", "x"],
+        &["SELECT", "1"],
+        &["SET", "k", "v"],
+        &["TYPE", "k"],
+        &["TYPE", "nope"],
+        &["DBSIZE"],
+        &["SELECT", "0"],
+        &["DBSIZE"],
+        &["AUTH", "x"],
+        &["AUTH", "default", "x"],
+        &["HELLO", "4"],
+        &["CLIENT", "SETNAME", "bad name"],
+        &["CLIENT", "SETNAME", "good"],
+        &["CLIENT", "GETNAME"],
+        &["CLIENT", "NOSUCH"],
+        &["CONFIG", "GET", "maxmemory"],
+        &["CONFIG", "GET", "databases"],
+        &["CONFIG", "SET", "databases", "4"],
+        &["CONFIG", "SET", "nosuch", "4"],
+        &["CONFIG", "SET", "maxmemory", "lots"],
+        &["CONFIG", "SET", "appendfsync", "sometimes"],
+        &["CONFIG", "GET", "appendfsync"],
+        &["OBJECT", "ENCODING", "k"],
+        &["SET", "n", "12345"],
+        &["OBJECT", "ENCODING", "n"],
+        &["OBJECT", "ENCODING", "missing"],
+        &["FLUSHDB", "BOGUS"],
+        &["SWAPDB", "0", "x"],
+        &["FLUSHALL"],
+        &["DBSIZE"],
+    ] {
+        d.check(cmd);
+    }
+}
+
+#[test]
+fn resp3_hello_matches_redis_shapes() {
+    let Some(mut d) = Differential::start(&[]) else { return };
+    let (t, r) = d.both(&["HELLO", "3"]);
+    let keys = |reply: &Reply| match reply {
+        Reply::Map(pairs) => pairs.iter().map(|(k, _)| k.text()).collect::<Vec<_>>(),
+        other => panic!("HELLO 3 must reply with a map, got {other:?}"),
+    };
+    assert_eq!(keys(&t), keys(&r));
+    d.check(&["SET", "k", "v"]);
+    d.check(&["GET", "missing"]);
+    d.check(&["CONFIG", "GET", "maxmemory"]);
+    d.check_unordered(&["CONFIG", "GET", "maxmemory*"]);
+    // Client ids differ between servers; the shape and the other fields must not.
+    let (t, r) = d.both(&["HELLO", "2", "SETNAME", "x"]);
+    let without_id = |reply: &Reply| {
+        let items = reply.array().to_vec();
+        items.chunks(2).filter(|kv| kv[0].text() != "id").map(|kv| kv.to_vec()).collect::<Vec<_>>()
+    };
+    assert_eq!(without_id(&t), without_id(&r));
+}
