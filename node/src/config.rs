@@ -177,7 +177,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "0",
     ),
     // Replication
-    d("replicaof", X, ""),
+    aka("replicaof", "slaveof", X, ""),
     d("masterauth", S, ""),
     d("masteruser", S, ""),
     aka(

@@ -159,7 +159,7 @@ impl Connection {
 
     /// Moves every complete request from the input buffer to `pending`.
     fn parse_input(&mut self) -> Result<(), crate::resp::ProtocolError> {
-        let limits = self.server.limits();
+        let limits = self.server.limits().parse;
         while let Some(args) = parse_request(&mut self.inbuf, &limits)? {
             if !args.is_empty() {
                 self.pending.push_back(args);
@@ -273,7 +273,7 @@ impl Connection {
     }
 
     fn check_query_buffer(&self) -> std::io::Result<()> {
-        let limit = self.server.config().get_u64("client-query-buffer-limit");
+        let limit = self.server.limits().query_buffer;
         if self.inbuf.len() as u64 > limit {
             crate::warning!(
                 "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
@@ -292,7 +292,7 @@ impl Connection {
         &mut self,
         stream: &mut S,
     ) -> std::io::Result<bool> {
-        let idle_limit = self.server.config().get_u64("timeout");
+        let idle_limit = self.server.limits().idle_timeout;
         let idle = async {
             if idle_limit == 0 || self.client.in_pubsub() {
                 std::future::pending::<()>().await;

@@ -65,7 +65,7 @@ pub struct Server {
     /// 40 hex chars identifying this run (INFO run_id).
     pub run_id: String,
     auth: RwLock<Arc<Auth>>,
-    limits: RwLock<ParseLimits>,
+    limits: RwLock<ClientLimits>,
     monitors: Mutex<Vec<(ClientId, mpsc::UnboundedSender<Outbound>)>>,
     monitor_count: AtomicUsize,
     pub shutdown: Shutdown,
@@ -89,10 +89,25 @@ pub fn random_hex40() -> String {
         .collect()
 }
 
-fn limits_from(config: &Config) -> ParseLimits {
-    ParseLimits {
-        max_bulk_len: config.get_u64("proto-max-bulk-len"),
-        ..ParseLimits::default()
+/// Settings read on every request batch, cached out of the config so the hot path does
+/// not look directives up by name.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientLimits {
+    pub parse: ParseLimits,
+    /// `client-query-buffer-limit`, bytes.
+    pub query_buffer: u64,
+    /// `timeout`: idle seconds before a client is closed (0 = never).
+    pub idle_timeout: u64,
+}
+
+fn limits_from(config: &Config) -> ClientLimits {
+    ClientLimits {
+        parse: ParseLimits {
+            max_bulk_len: config.get_u64("proto-max-bulk-len"),
+            ..ParseLimits::default()
+        },
+        query_buffer: config.get_u64("client-query-buffer-limit"),
+        idle_timeout: config.get_u64("timeout"),
     }
 }
 
@@ -126,7 +141,7 @@ impl Server {
         self.config.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn limits(&self) -> ParseLimits {
+    pub fn limits(&self) -> ClientLimits {
         *self.limits.read().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -377,12 +377,10 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
         None => 0,
     };
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-    let now = ctx.now;
     let value = Value::Str(args::int_bytes(new));
     if !ctx.db().replace_value(key, value.clone()) {
         ctx.db().insert(key.clone(), value, 0);
     }
-    let _ = now;
     ctx.modified(key);
     ctx.out.int(new);
     Ok(())
@@ -449,7 +447,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 /// Largest string APPEND/SETRANGE may build (`proto-max-bulk-len`).
 fn check_size(ctx: &Ctx, len: u64) -> CmdResult {
-    let max = ctx.server.limits().max_bulk_len;
+    let max = ctx.server.limits().parse.max_bulk_len;
     if len > max {
         return Err(CmdError::msg(
             "ERR string exceeds maximum allowed size (proto-max-bulk-len)",

@@ -234,19 +234,43 @@ impl Db {
     /// Returns the old entry.
     pub fn insert(&mut self, key: Bytes, value: Value, expire_at: u64) -> Option<Entry> {
         let hash = self.hash(&key);
-        let old = self.remove_hashed(hash, &key);
-        if expire_at != 0 {
-            self.expiry_index.insert((expire_at, key.clone()));
-        }
         let entry = Entry {
             value,
             expire_at,
             last_access: self.clock_secs,
         };
-        let hasher = self.hasher.clone();
-        let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
-        seg.insert_unique(hash, Slot { key, entry }, |s| hasher.hash_one(&s.key[..]));
-        self.len += 1;
+        let old_expire;
+        let old = match self.find_slot_mut(hash, &key) {
+            // Replace in place: one lookup on the common overwrite path.
+            Some(slot) => {
+                let old = std::mem::replace(&mut slot.entry, entry);
+                old_expire = old.expire_at;
+                Some(old)
+            }
+            None => {
+                let hasher = self.hasher.clone();
+                let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
+                seg.insert_unique(
+                    hash,
+                    Slot {
+                        key: key.clone(),
+                        entry,
+                    },
+                    |s| hasher.hash_one(&s.key[..]),
+                );
+                self.len += 1;
+                old_expire = 0;
+                None
+            }
+        };
+        if old_expire != expire_at {
+            if old_expire != 0 {
+                self.expiry_index.remove(&(old_expire, key.clone()));
+            }
+            if expire_at != 0 {
+                self.expiry_index.insert((expire_at, key));
+            }
+        }
         old
     }
 
