@@ -140,6 +140,7 @@ impl Connection {
                     Outcome::Close => return Ok(()),
                     Outcome::VerifyPassword(pw) => {
                         self.finish_auth(pw).await;
+                        self.flush(stream).await?;
                         continue;
                     }
                     Outcome::Blocked(req) => match self.wait_blocked(stream, req).await? {

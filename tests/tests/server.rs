@@ -1,0 +1,168 @@
+//! Server behaviour: authentication (plaintext and argon2id), protected mode, CONFIG
+//! SET/REWRITE, CLIENT, MONITOR, INFO sections, SHUTDOWN and signals, log lines.
+
+use std::time::Duration;
+
+use tandem_tests::client::assert_reply;
+use tandem_tests::{wait_until, Differential, Node, Reply};
+
+#[test]
+fn requirepass_matches_redis() {
+    let Some(mut d) = Differential::start(&["--requirepass", "s3cret"]) else { return };
+    for cmd in [
+        &["GET", "k"][..],
+        &["HELLO", "3"],
+        &["AUTH", "wrong"],
+        &["AUTH", "nobody", "s3cret"],
+        &["AUTH", "a", "b", "c"],
+        &["PING"],
+        &["AUTH", "s3cret"],
+        &["SET", "k", "v"],
+        &["AUTH", "default", "s3cret"],
+        &["GET", "k"],
+    ] {
+        d.check(cmd);
+    }
+}
+
+fn argon2_phc(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(b"tandem-test-salt").unwrap();
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn hashed_requirepass_accepts_the_password_and_rejects_others() {
+    let hash = argon2_phc("correct horse");
+    let node = Node::tandem(&["--requirepass-hash", &hash]);
+    let mut c = node.client();
+    assert_reply(&mut c, &["GET", "k"], "-NOAUTH Authentication required.\r\n");
+    assert_reply(&mut c, &["AUTH", "battery staple"], "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_reply(&mut c, &["AUTH", "correct horse"], "+OK\r\n");
+    assert_reply(&mut c, &["SET", "k", "v"], "+OK\r\n");
+    // HELLO with AUTH verifies the hash, then answers HELLO.
+    let mut h = node.client();
+    let reply = h.cmd(&["HELLO", "3", "AUTH", "default", "correct horse"]);
+    assert!(matches!(reply, Reply::Map(_)), "{reply:?}");
+    assert_reply(&mut h, &["GET", "k"], "$1\r\nv\r\n");
+    // Pipelined commands after a slow AUTH still run in order.
+    let mut p = node.client();
+    p.send(&["AUTH", "correct horse"]);
+    p.send(&["GET", "k"]);
+    assert_eq!(p.read(), Reply::Simple("OK".into()));
+    assert_eq!(p.read(), Reply::Bulk(b"v".to_vec()));
+    // CONFIG GET shows the hash, never a plaintext password.
+    let cfg = c.cmd(&["CONFIG", "GET", "requirepass-hash"]);
+    assert_eq!(cfg.array()[1].text(), hash);
+    // A malformed hash is refused at runtime and the old one keeps working.
+    assert!(matches!(c.cmd(&["CONFIG", "SET", "requirepass-hash", "nothash"]), Reply::Error(_)));
+    assert_reply(&mut node.client(), &["AUTH", "correct horse"], "+OK\r\n");
+}
+
+#[test]
+fn config_set_and_rewrite_persist_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("tandem.conf");
+    std::fs::write(&conf, "# my node\nmaxmemory 10mb\nhz 10\n").unwrap();
+    let node = Node::tandem(&[conf.to_str().unwrap()]);
+    let mut c = node.client();
+    assert_reply(&mut c, &["CONFIG", "SET", "maxmemory", "20mb", "hz", "20"], "+OK\r\n");
+    assert_reply(&mut c, &["CONFIG", "GET", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$8\r\n20971520\r\n");
+    // A bad pair leaves every pair of the same CONFIG SET unapplied.
+    assert!(matches!(c.cmd(&["CONFIG", "SET", "hz", "30", "maxmemory", "x"]), Reply::Error(_)));
+    assert_reply(&mut c, &["CONFIG", "GET", "hz"], "*2\r\n$2\r\nhz\r\n$2\r\n20\r\n");
+    assert_reply(&mut c, &["CONFIG", "SET", "slowlog-max-len", "256"], "+OK\r\n");
+    assert_reply(&mut c, &["CONFIG", "REWRITE"], "+OK\r\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.starts_with("# my node\nmaxmemory 20971520\nhz 20\n"), "{text}");
+    assert!(text.contains("slowlog-max-len 256"), "{text}");
+}
+
+#[test]
+fn client_list_kill_and_names() {
+    let node = Node::tandem(&[]);
+    let mut a = node.client();
+    let mut b = node.client();
+    assert_reply(&mut b, &["CLIENT", "SETNAME", "victim"], "+OK\r\n");
+    let id = b.cmd(&["CLIENT", "ID"]).int();
+    let list = a.cmd(&["CLIENT", "LIST"]).text();
+    assert!(list.contains(&format!("id={id} ")) && list.contains("name=victim"), "{list}");
+    assert_eq!(a.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]).int(), 1);
+    assert!(b.is_closed());
+    wait_until(Duration::from_secs(5), "the killed client to leave CLIENT LIST", || {
+        !a.cmd(&["CLIENT", "LIST"]).text().contains("name=victim")
+    });
+}
+
+#[test]
+fn client_reply_off_and_skip() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    c.send(&["CLIENT", "REPLY", "SKIP"]);
+    c.send(&["SET", "a", "1"]);
+    c.send(&["GET", "a"]);
+    assert_eq!(c.read(), Reply::Bulk(b"1".to_vec()));
+    c.send(&["CLIENT", "REPLY", "OFF"]);
+    c.send(&["SET", "b", "2"]);
+    c.send(&["CLIENT", "REPLY", "ON"]);
+    assert_eq!(c.read(), Reply::Simple("OK".into()));
+    assert_reply(&mut c, &["GET", "b"], "$1\r\n2\r\n");
+}
+
+#[test]
+fn monitor_sees_commands_of_other_clients() {
+    let node = Node::tandem(&[]);
+    let mut m = node.client();
+    assert_reply(&mut m, &["MONITOR"], "+OK\r\n");
+    node.client().cmd(&["SET", "watched", "value with \"quotes\""]);
+    let line = m.read().text();
+    assert!(line.contains("\"SET\" \"watched\" \"value with \\\"quotes\\\"\""), "{line}");
+}
+
+#[test]
+fn info_has_every_section_and_field_redis_has() {
+    let Some(mut d) = Differential::start(&[]) else { return };
+    d.check(&["SET", "k", "v"]);
+    let (t, r) = d.both(&["INFO", "everything"]);
+    let fields = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with('#') || l.contains(':'))
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .collect()
+    };
+    let tf = fields(t.text());
+    for section in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"] {
+        assert!(tf.contains(&section.to_string()), "tandem INFO lacks {section}");
+    }
+    // The fields scripts and redis-cli read must be there with Redis's names.
+    for field in [
+        "redis_version", "process_id", "run_id", "tcp_port", "uptime_in_seconds", "connected_clients", "used_memory",
+        "used_memory_rss", "rdb_changes_since_last_save", "aof_enabled", "total_commands_processed", "keyspace_hits",
+        "keyspace_misses", "expired_keys", "role", "connected_slaves", "master_replid", "master_repl_offset",
+        "used_cpu_sys", "db0",
+    ] {
+        assert!(tf.contains(&field.to_string()), "tandem INFO lacks {field}");
+        assert!(fields(r.text()).contains(&field.to_string()), "redis INFO lacks {field}?");
+    }
+    let keyspace = d.check(&["INFO", "keyspace"]);
+    assert!(keyspace.text().contains("db0:keys=1,expires=0,avg_ttl=0"));
+}
+
+#[test]
+fn shutdown_command_and_sigterm_exit_cleanly_with_log_lines() {
+    let mut node = Node::tandem(&[]);
+    let log = node.log();
+    assert!(log.contains("Ready to accept connections tcp"), "{log}");
+    let status = node.terminate(Duration::from_secs(10)).expect("exit status");
+    assert!(status.success(), "{status}");
+    assert!(node.log().contains("Received SIGTERM scheduling shutdown..."));
+
+    let mut node = Node::tandem(&[]);
+    let mut c = node.client();
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed());
+    wait_until(Duration::from_secs(10), "the server to exit after SHUTDOWN", || !node.is_running());
+}
