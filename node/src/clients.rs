@@ -25,7 +25,8 @@ pub struct ClientInfo {
     pub last_interaction: Mutex<Instant>,
     pub name: Mutex<Option<Bytes>>,
     pub db: AtomicUsize,
-    pub last_cmd: Mutex<String>,
+    /// Name of the last command run (CLIENT LIST `cmd=`).
+    pub last_cmd: Mutex<&'static str>,
     /// Bytes waiting in the pub/sub queue, checked against the pubsub output limit.
     pub queued_bytes: AtomicUsize,
     pub subscriptions: AtomicUsize,
@@ -112,6 +113,8 @@ pub struct ClientState {
     pub pending_auth: Option<Bytes>,
     /// HELLO to re-run (without AUTH) once `pending_auth` is verified.
     pub pending_hello: Option<Vec<Bytes>>,
+    /// The last command dispatched in the current batch, published to `info` after it.
+    pub last_cmd: Option<&'static str>,
     pub info: Arc<ClientInfo>,
 }
 
@@ -174,7 +177,7 @@ impl ClientRegistry {
             last_interaction: Mutex::new(now),
             name: Mutex::new(None),
             db: AtomicUsize::new(0),
-            last_cmd: Mutex::new("NULL".into()),
+            last_cmd: Mutex::new("NULL"),
             queued_bytes: AtomicUsize::new(0),
             subscriptions: AtomicUsize::new(0),
             psubscriptions: AtomicUsize::new(0),

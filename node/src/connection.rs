@@ -87,6 +87,7 @@ pub async fn serve<S>(
         is_master: false,
         pending_auth: None,
         pending_hello: None,
+        last_cmd: None,
         info: info.clone(),
     };
     let mut conn = Connection {
@@ -102,6 +103,18 @@ pub async fn serve<S>(
     }
     conn.cleanup();
     server.clients.unregister(info.id);
+}
+
+/// Reads into `buf`, first making room for a full-sized read (frames split off the
+/// front of the buffer take its capacity with them).
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+) -> std::io::Result<usize> {
+    if buf.capacity() - buf.len() < 4096 {
+        buf.reserve(16 * 1024);
+    }
+    stream.read_buf(buf).await
 }
 
 struct Connection {
@@ -174,7 +187,6 @@ impl Connection {
         let server = self.server.clone();
         let mut state = server.engine.lock().unwrap_or_else(|e| e.into_inner());
         let mut first = true;
-        let mut last_cmd = None;
         let outcome = loop {
             let Some(args) = self.pending.pop_front() else {
                 break Outcome::Done;
@@ -208,7 +220,6 @@ impl Connection {
                 }
                 ReplyMode::SkipNext => self.client.reply_mode = ReplyMode::Skip,
             }
-            last_cmd = Some(args[0].clone());
             if let Some(pw) = self.client.pending_auth.take() {
                 break Outcome::VerifyPassword(pw);
             }
@@ -217,9 +228,8 @@ impl Connection {
             }
         };
         drop(state);
-        if let Some(name) = last_cmd {
-            *self.client.info.last_cmd.lock().expect("lock") =
-                String::from_utf8_lossy(&name).to_ascii_lowercase();
+        if let Some(name) = self.client.last_cmd.take() {
+            *self.client.info.last_cmd.lock().expect("lock") = name;
         }
         outcome
     }
@@ -258,7 +268,7 @@ impl Connection {
                 _ = req.waker.notified() => break Some(false),
                 _ = sleep => break Some(true),
                 _ = self.client.info.kill.notified() => break None,
-                r = stream.read_buf(&mut self.inbuf) => {
+                r = read_more(stream, &mut self.inbuf) => {
                     // Input while blocked waits its turn; EOF ends the client.
                     if r? == 0 {
                         break None;
@@ -301,7 +311,7 @@ impl Connection {
             tokio::time::sleep(Duration::from_secs(idle_limit)).await;
         };
         tokio::select! {
-            r = stream.read_buf(&mut self.inbuf) => {
+            r = read_more(stream, &mut self.inbuf) => {
                 let n = r?;
                 if n == 0 {
                     return Ok(false);
@@ -359,12 +369,13 @@ impl Connection {
         if self.out.is_empty() {
             return Ok(());
         }
-        let bytes = self.out.take();
         self.server
             .stats
             .net_output_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        stream.write_all(&bytes).await?;
+            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        stream.write_all(self.out.buffer()).await?;
+        // Clearing (not taking) keeps the buffer's capacity for the next batch.
+        self.out.clear();
         stream.flush().await
     }
 

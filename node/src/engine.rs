@@ -43,6 +43,9 @@ pub struct EngineState {
     /// Changes since the last successful save (`rdb_changes_since_last_save`).
     pub dirty: u64,
     pub stats: KeyspaceStats,
+    /// Commands executed (INFO total_commands_processed); counted under the lock rather
+    /// than in a shared atomic that every core would contend on.
+    pub commands_processed: u64,
     /// Keys watched by clients (WATCH), by (db, key).
     watched: HashMap<(usize, Bytes), Vec<ClientId>>,
     /// Clients whose watched keys were touched: their next EXEC fails.
@@ -69,6 +72,7 @@ impl EngineState {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             dirty: 0,
             stats: KeyspaceStats::default(),
+            commands_processed: 0,
             watched: HashMap::new(),
             cas_dirty: HashSet::new(),
             blocked: HashMap::new(),

@@ -227,11 +227,7 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
         "total_connections_received",
         s.connections_received.load(Ordering::Relaxed),
     );
-    line(
-        out,
-        "total_commands_processed",
-        s.commands_processed.load(Ordering::Relaxed),
-    );
+    line(out, "total_commands_processed", state.commands_processed);
     line(out, "instantaneous_ops_per_sec", 0);
     line(
         out,

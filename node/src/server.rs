@@ -23,7 +23,6 @@ use crate::{notice, warning};
 #[derive(Debug, Default)]
 pub struct ServerStats {
     pub connections_received: AtomicU64,
-    pub commands_processed: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
@@ -33,7 +32,6 @@ impl ServerStats {
     pub fn reset(&self) {
         for c in [
             &self.connections_received,
-            &self.commands_processed,
             &self.rejected_connections,
             &self.net_input_bytes,
             &self.net_output_bytes,

@@ -305,13 +305,14 @@ impl<'a> Ctx<'a> {
 /// All commands by lower-case name.
 #[derive(Debug)]
 pub struct CommandTable {
-    by_name: HashMap<Vec<u8>, &'static CommandSpec>,
+    by_name: HashMap<Vec<u8>, &'static CommandSpec, foldhash::fast::RandomState>,
 }
 
 impl CommandTable {
     /// The full table, with `rename-command` renames (an empty new name disables).
     pub fn new(renames: &[(String, String)]) -> CommandTable {
-        let mut by_name: HashMap<Vec<u8>, &'static CommandSpec> = HashMap::new();
+        let mut by_name: HashMap<Vec<u8>, &'static CommandSpec, foldhash::fast::RandomState> =
+            HashMap::default();
         for family in [
             connection::COMMANDS,
             generic::COMMANDS,
@@ -438,6 +439,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
         );
     }
     ctx.server.feed_monitors(ctx.client, args, spec);
+    ctx.client.last_cmd = Some(spec.name);
     run_command(ctx, spec, args, false);
 }
 
@@ -475,8 +477,5 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     if !in_exec {
         ctx.state.flush_propagation(false);
     }
-    ctx.server
-        .stats
-        .commands_processed
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.state.commands_processed += 1;
 }

@@ -163,6 +163,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         ctx.server.stats.reset();
         ctx.state.stats = Default::default();
+        ctx.state.commands_processed = 0;
         ctx.out.ok();
     } else if is(sub, "HELP") {
         let lines = [

@@ -47,6 +47,11 @@ impl ReplyWriter {
         &self.buf
     }
 
+    /// Empties the buffer, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
     /// Takes the written bytes, leaving the writer empty.
     pub fn take(&mut self) -> BytesMut {
         self.buf.split()
