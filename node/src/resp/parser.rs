@@ -47,6 +47,9 @@ pub enum ProtocolError {
     UnbalancedQuotes,
 }
 
+/// Arguments at least this long are kept as slices of the read buffer instead of copied.
+const BIG_ARG: usize = 32 * 1024;
+
 /// Longest `*N` or `$N` header line Redis accepts before giving up.
 const MAX_HEADER_LINE: usize = 1024 * 64;
 
@@ -144,9 +147,21 @@ fn parse_multibulk(
         spans.push((start, end));
         pos = end + 2;
     }
+    // Small arguments get their own allocation: a slice would pin the whole read buffer
+    // for as long as the keyspace keeps the value. Big ones (like Redis's
+    // PROTO_MBULK_BIG_ARG) are sliced without a copy; they are most of their buffer anyway.
     let frame = buf.split_to(pos).freeze();
     Ok(Some(
-        spans.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
+        spans
+            .into_iter()
+            .map(|(s, e)| {
+                if e - s >= BIG_ARG {
+                    frame.slice(s..e)
+                } else {
+                    Bytes::copy_from_slice(&frame[s..e])
+                }
+            })
+            .collect(),
     ))
 }
 
