@@ -147,6 +147,9 @@ impl Connection {
             if !self.pending.is_empty() {
                 let outcome = self.execute_pending(timed_out);
                 timed_out = false;
+                if self.output_over_limit() {
+                    return Ok(());
+                }
                 self.flush(stream).await?;
                 match outcome {
                     Outcome::Done => {}
@@ -281,6 +284,25 @@ impl Connection {
         let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
         state.unblock(db, &req.keys, &req.waker);
         Ok(result)
+    }
+
+    /// Whether the replies waiting to be written exceed the normal clients' output buffer
+    /// limit (the hard limit, or a soft limit with no grace period); such a client is
+    /// closed, as Redis does, rather than buffered without bound.
+    fn output_over_limit(&self) -> bool {
+        let limit = self.server.limits().normal_output;
+        let len = self.out.len() as u64;
+        let over = (limit.hard > 0 && len > limit.hard)
+            || (limit.soft > 0 && limit.soft_secs == 0 && len > limit.soft);
+        if over {
+            crate::warning!(
+                "Client id={} addr={} closed for overcoming of output buffer limits ({} bytes).",
+                self.client.id,
+                self.client.info.addr,
+                len
+            );
+        }
+        over
     }
 
     fn check_query_buffer(&self) -> std::io::Result<()> {

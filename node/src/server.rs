@@ -96,6 +96,8 @@ pub struct ClientLimits {
     pub query_buffer: u64,
     /// `timeout`: idle seconds before a client is closed (0 = never).
     pub idle_timeout: u64,
+    /// `client-output-buffer-limit normal ...`.
+    pub normal_output: crate::config::OutputBufferLimit,
 }
 
 fn limits_from(config: &Config) -> ClientLimits {
@@ -106,6 +108,7 @@ fn limits_from(config: &Config) -> ClientLimits {
         },
         query_buffer: config.get_u64("client-query-buffer-limit"),
         idle_timeout: config.get_u64("timeout"),
+        normal_output: config.output_buffer_limit(crate::config::OutputBufferClass::Normal),
     }
 }
 

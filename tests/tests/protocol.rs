@@ -134,3 +134,20 @@ fn resp3_hello_matches_redis_shapes() {
     };
     assert_eq!(without_id(&t), without_id(&r));
 }
+
+#[test]
+fn output_buffer_limit_closes_the_client_not_the_server() {
+    let node = Node::tandem(&["--client-output-buffer-limit", "normal 1mb 0 0"]);
+    let mut c = node.client();
+    let big = "x".repeat(600 * 1024);
+    assert_reply(&mut c, &["SET", "big", big.as_str()], "+OK\r\n");
+    // One GET fits; two pipelined GETs produce 1.2 MB of replies in one batch.
+    assert_eq!(c.cmd(&["GET", "big"]).text().len(), big.len());
+    // Sent in one write so that both land in the same batch.
+    let mut two = tandem_tests::client::encode_command(&["GET", "big"]);
+    two.extend(tandem_tests::client::encode_command(&["GET", "big"]));
+    c.send_bytes(&two);
+    assert!(c.is_closed(), "a client over its output buffer limit must be disconnected");
+    assert!(node.log().contains("output buffer limits"), "{}", node.log());
+    assert_reply(&mut node.client(), &["STRLEN", "big"], ":614400\r\n");
+}
