@@ -5,6 +5,7 @@
 //! state under its lock, the client, and the reply writer), and writes its reply.
 
 pub mod args;
+pub mod long_double;
 mod connection;
 mod generic;
 mod hashes;

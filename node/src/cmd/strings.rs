@@ -406,30 +406,10 @@ fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     incr_by(ctx, &a[1], -n)
 }
 
-/// Formats a float the way INCRBYFLOAT stores it: fixed notation, no trailing zeros,
-/// rounded to 15 significant digits to hide binary noise (Redis uses a long double).
-pub fn format_human_float(v: f64) -> String {
-    let rounded: f64 = format!("{:.14e}", v).parse().unwrap_or(v);
-    let s = format!("{}", rounded);
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
 fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let delta = args::float(&a[2])?;
     let key = a[1].clone();
-    let current = match read_string(ctx, &key)? {
-        Some(v) => args::parse_f64(&v).ok_or(CmdError::NotFloat)?,
-        None => 0.0,
-    };
-    let new = current + delta;
-    if !new.is_finite() {
-        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
-    }
-    let text = Bytes::from(format_human_float(new));
+    let current = read_string(ctx, &key)?;
+    let text = Bytes::from(super::long_double::incr_by_float(current.as_deref(), &a[2])?);
     let value = Value::Str(text.clone());
     if !ctx.db().replace_value(&key, value.clone()) {
         ctx.db().insert(key.clone(), value, 0);
@@ -655,17 +635,4 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.bulk(&result);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_human_float;
-
-    #[test]
-    fn human_floats() {
-        assert_eq!(format_human_float(10.5 + 0.1), "10.6");
-        assert_eq!(format_human_float(10.1 + 0.2), "10.3");
-        assert_eq!(format_human_float(3.0e3), "3000");
-        assert_eq!(format_human_float(-1.5), "-1.5");
-    }
 }
