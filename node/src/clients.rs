@@ -115,6 +115,8 @@ pub struct ClientState {
     pub pending_hello: Option<Vec<Bytes>>,
     /// The last command dispatched in the current batch, published to `info` after it.
     pub last_cmd: Option<&'static str>,
+    /// The last command looked up, to skip the table for repeated commands.
+    pub last_spec: Option<(Bytes, &'static crate::cmd::CommandSpec)>,
     pub info: Arc<ClientInfo>,
 }
 

@@ -88,6 +88,7 @@ pub async fn serve<S>(
         pending_auth: None,
         pending_hello: None,
         last_cmd: None,
+        last_spec: None,
         info: info.clone(),
     };
     let mut conn = Connection {

@@ -166,3 +166,15 @@ fn shutdown_command_and_sigterm_exit_cleanly_with_log_lines() {
     assert!(c.is_closed());
     wait_until(Duration::from_secs(10), "the server to exit after SHUTDOWN", || !node.is_running());
 }
+
+#[test]
+fn rename_command_hides_the_old_name() {
+    let node = Node::tandem(&["--rename-command", "CONFIG", "ADMINCFG", "--rename-command", "FLUSHALL", ""]);
+    let mut c = node.client();
+    // Repeated use of the new name must not make the old one reachable.
+    for _ in 0..3 {
+        assert_eq!(c.cmd(&["ADMINCFG", "GET", "hz"]).array()[1].text(), "10");
+    }
+    assert!(matches!(c.cmd(&["CONFIG", "GET", "hz"]), Reply::Error(e) if e.starts_with("ERR unknown command 'CONFIG'")));
+    assert!(matches!(c.cmd(&["FLUSHALL"]), Reply::Error(e) if e.starts_with("ERR unknown command")));
+}

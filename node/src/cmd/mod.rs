@@ -231,15 +231,14 @@ impl<'a> Ctx<'a> {
 
     /// Looks `key` up for reading, counting a hit or a miss.
     pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
-        let now = self.now;
-        let db = self.client.db;
-        let found = self.state.dbs[db].get(key, now).is_some();
-        if found {
-            self.state.stats.keyspace_hits += 1;
+        let state = &mut *self.state;
+        let found = state.dbs[self.client.db].get(key, self.now);
+        if found.is_some() {
+            state.stats.keyspace_hits += 1;
         } else {
-            self.state.stats.keyspace_misses += 1;
+            state.stats.keyspace_misses += 1;
         }
-        self.state.dbs[db].get(key, now)
+        found
     }
 
     /// Reads `key` expecting a value of `kind`: `Ok(None)` when absent, WRONGTYPE otherwise.
@@ -407,9 +406,17 @@ fn runs_inside_multi(spec: &CommandSpec) -> bool {
 /// Executes one request from a client: lookup, arity, authentication, subscribe mode,
 /// MULTI queueing, read-only replica check, then the command itself.
 pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
-    let spec = match ctx.server.commands.lookup(&args[0]) {
-        Some(spec) => spec,
-        None => return reject(ctx, unknown_command_error(args)),
+    // Pipelines usually repeat one command: remember the last lookup (by the name the
+    // client sent, so a `rename-command` cannot be bypassed through the cache).
+    let spec = match &ctx.client.last_spec {
+        Some((name, spec)) if name.eq_ignore_ascii_case(&args[0]) => *spec,
+        _ => match ctx.server.commands.lookup(&args[0]) {
+            Some(spec) => {
+                ctx.client.last_spec = Some((Bytes::copy_from_slice(&args[0]), spec));
+                spec
+            }
+            None => return reject(ctx, unknown_command_error(args)),
+        },
     };
     if !arity_ok(spec, args.len()) {
         return reject(ctx, CmdError::Arity(spec.name.to_string()));

@@ -193,7 +193,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         None
     };
     let now = ctx.now;
-    let exists = ctx.db().contains(key, now);
+    let exists = (nx || xx) && ctx.db().contains(key, now);
     if (nx && exists) || (xx && !exists) {
         if want_get {
             match old {

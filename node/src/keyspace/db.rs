@@ -192,16 +192,47 @@ impl Db {
     /// Reads an entry, expiring it first if due.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
         let hash = self.hash(key);
+        let idx = Self::segment_of(hash);
+        if Arc::strong_count(&self.segments[idx]) == 1 {
+            return self.find_live_unique(idx, hash, key, now).map(|s| &s.entry);
+        }
+        // A snapshot shares this segment: look without copying it.
         if self.expire_if_due(hash, key, now) {
             return None;
         }
         self.find_slot(hash, key).map(|s| &s.entry)
     }
 
+    /// One-lookup read of a live entry in a segment nobody else shares, deleting it
+    /// instead when its time has passed.
+    fn find_live_unique(&mut self, idx: usize, hash: u64, key: &[u8], now: u64) -> Option<&mut Slot> {
+        let seg = Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
+        let occupied = seg.find_entry(hash, |s| s.key == key).ok()?;
+        let expire_at = occupied.get().entry.expire_at;
+        if expire_at == 0 || expire_at > now {
+            return Some(occupied.into_mut());
+        }
+        if self.delete_expired {
+            let (slot, _) = occupied.remove();
+            self.len -= 1;
+            self.expiry_index.remove(&(expire_at, slot.key.clone()));
+            self.expired.push(slot.key);
+        }
+        None
+    }
+
     /// Reads an entry for modification (copying its segment if a snapshot shares it), and
     /// stamps its access time.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let hash = self.hash(key);
+        let idx = Self::segment_of(hash);
+        if Arc::strong_count(&self.segments[idx]) == 1 {
+            let clock = self.clock_secs;
+            return self.find_live_unique(idx, hash, key, now).map(|s| {
+                s.entry.last_access = clock;
+                &mut s.entry
+            });
+        }
         if self.expire_if_due(hash, key, now) {
             return None;
         }

@@ -47,6 +47,10 @@ pub enum ProtocolError {
     UnbalancedQuotes,
 }
 
+/// Requests with up to this many arguments are parsed without a heap allocation for
+/// their spans.
+const INLINE_SPANS: usize = 8;
+
 /// Arguments at least this long are kept as slices of the read buffer instead of copied.
 const BIG_ARG: usize = 32 * 1024;
 
@@ -121,8 +125,15 @@ fn parse_multibulk(
         return Ok(Some(Vec::new()));
     }
     // First pass: check that the whole frame is present, validating headers as we go.
-    let mut spans = Vec::with_capacity(count as usize);
-    for _ in 0..count {
+    // Spans of short requests stay on the stack; a long request's announced count only
+    // bounds, never sizes, what we allocate before its bytes arrive.
+    let n = count as usize;
+    let mut inline = [(0usize, 0usize); INLINE_SPANS];
+    let mut spilled: Vec<(usize, usize)> = Vec::new();
+    if n > INLINE_SPANS {
+        spilled.reserve(n.min(1024));
+    }
+    for i in 0..n {
         if pos >= buf.len() {
             return Ok(None);
         }
@@ -144,18 +155,25 @@ fn parse_multibulk(
         if end + 2 > buf.len() {
             return Ok(None);
         }
-        spans.push((start, end));
+        if n <= INLINE_SPANS {
+            inline[i] = (start, end);
+        } else {
+            spilled.push((start, end));
+        }
         pos = end + 2;
     }
-    // Small arguments get their own allocation: a slice would pin the whole read buffer
-    // for as long as the keyspace keeps the value. Big ones (like Redis's
-    // PROTO_MBULK_BIG_ARG) are sliced without a copy; they are most of their buffer anyway.
+    let spans = if n <= INLINE_SPANS { &inline[..n] } else { &spilled[..] };
+    // Arguments that may be stored get their own allocation: a slice would pin the whole
+    // read buffer for as long as the keyspace keeps the value. The command name is never
+    // stored, and big arguments (like Redis's PROTO_MBULK_BIG_ARG) are most of their
+    // buffer anyway: those are sliced without a copy.
     let frame = buf.split_to(pos).freeze();
     Ok(Some(
         spans
-            .into_iter()
-            .map(|(s, e)| {
-                if e - s >= BIG_ARG {
+            .iter()
+            .enumerate()
+            .map(|(i, &(s, e))| {
+                if i == 0 || e - s >= BIG_ARG {
                     frame.slice(s..e)
                 } else {
                     Bytes::copy_from_slice(&frame[s..e])
