@@ -2,6 +2,11 @@
 
 use std::sync::Arc;
 
+/// mimalloc: fast frees of memory allocated on another thread (connection tasks allocate
+/// values that other tasks later overwrite) and tight size classes.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use tandem::config::Config;
 use tandem::server::{self, Server};
 use tandem::{notice, warning};
