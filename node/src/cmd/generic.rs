@@ -204,7 +204,7 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Result<bool, CmdError
     }
     let entry = db.remove(src).expect("checked above");
     let expire = entry.expire_at().unwrap_or(0);
-    db.insert(dst.clone(), entry.value, expire);
+    db.insert(&dst, entry.value, expire);
     ctx.modified(src);
     ctx.modified(dst);
     Ok(true)
@@ -247,7 +247,7 @@ fn move_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let entry = ctx.state.dbs[src_db].remove(&a[1]).expect("checked above");
     let expire = entry.expire_at().unwrap_or(0);
-    ctx.state.dbs[target].insert(a[1].clone(), entry.value, expire);
+    ctx.state.dbs[target].insert(&a[1], entry.value, expire);
     ctx.modified(&a[1]);
     ctx.state.signal_modified(target, &a[1]);
     ctx.out.int(1);
@@ -286,7 +286,7 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     // Collections are shared until written, so the copy is cheap until then.
     let expire = entry.expire_at().unwrap_or(0);
-    ctx.state.dbs[target].insert(a[2].clone(), entry.value, expire);
+    ctx.state.dbs[target].insert(&a[2], entry.value, expire);
     ctx.state.signal_modified(target, &a[2]);
     ctx.modified += 1;
     ctx.out.int(1);

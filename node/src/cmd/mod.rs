@@ -250,6 +250,28 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Reads `key` expecting `kind` and lends the reply writer alongside, so a stored value
+    /// is written to the reply without being cloned (a clone of a stored `Bytes` would
+    /// give it a shared header it keeps for life).
+    pub fn read_for_reply(
+        &mut self,
+        key: &[u8],
+        kind: ValueKind,
+    ) -> Result<(Option<&Value>, &mut ReplyWriter), CmdError> {
+        let state = &mut *self.state;
+        let found = state.dbs[self.client.db].get(key, self.now);
+        match found {
+            Some(_) => state.stats.keyspace_hits += 1,
+            None => state.stats.keyspace_misses += 1,
+        }
+        let value = match found {
+            Some(e) if e.value.kind() != kind => return Err(CmdError::WrongType),
+            Some(e) => Some(&e.value),
+            None => None,
+        };
+        Ok((value, &mut *self.out))
+    }
+
     /// Looks `key` up for writing, expecting `kind` (absent is fine).
     pub fn write_typed(
         &mut self,
@@ -267,7 +289,7 @@ impl<'a> Ctx<'a> {
     /// The value of `key` of `kind`, created empty with `make` when absent.
     pub fn write_or_create(
         &mut self,
-        key: &Bytes,
+        key: &[u8],
         kind: ValueKind,
         make: fn() -> Value,
     ) -> Result<&mut Value, CmdError> {

@@ -90,9 +90,9 @@ pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Cm
 }
 
 fn get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    match read_string(ctx, &a[1])? {
-        Some(v) => ctx.out.bulk(&v),
-        None => ctx.out.null(),
+    match ctx.read_for_reply(&a[1], ValueKind::Str)? {
+        (Some(Value::Str(v)), out) => out.bulk(v),
+        (_, out) => out.null(),
     }
     Ok(())
 }
@@ -134,7 +134,7 @@ fn expire_at(
 }
 
 /// Stores a string, propagating relative expiries as `SET key value PXAT ms`.
-fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, expiry: Expiry, absolute_given: bool) {
+fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, absolute_given: bool) {
     let now = ctx.now;
     let db = ctx.db();
     let keep = match expiry {
@@ -142,14 +142,15 @@ fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, expiry: Expiry, absolute_give
         Expiry::At(at) => at,
         Expiry::None => 0,
     };
-    db.insert(key.clone(), Value::Str(value.clone()), keep);
+    // A copy, not a clone: the argument's allocation is freed with the request.
+    db.insert(key, Value::Str(Bytes::copy_from_slice(value)), keep);
     ctx.modified(key);
     if let Expiry::At(at) = expiry {
         if !absolute_given {
             ctx.propagate(vec![
                 Bytes::from_static(b"SET"),
                 key.clone(),
-                value,
+                value.clone(),
                 Bytes::from_static(b"PXAT"),
                 args::int_bytes(at as i64),
             ]);
@@ -205,7 +206,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Ok(());
     }
-    store(ctx, key, a[2].clone(), expiry, absolute);
+    store(ctx, key, &a[2], expiry, absolute);
     if want_get {
         match old {
             Some(v) => ctx.out.bulk(&v),
@@ -222,7 +223,7 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.db().contains(&a[1], now) {
         ctx.out.int(0);
     } else {
-        store(ctx, &a[1], a[2].clone(), Expiry::None, false);
+        store(ctx, &a[1], &a[2], Expiry::None, false);
         ctx.out.int(1);
     }
     Ok(())
@@ -230,7 +231,7 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn setex_generic(ctx: &mut Ctx, a: &[Bytes], ms: bool, name: &str) -> CmdResult {
     let at = expire_at(ms, false, &a[2], ctx.now, name)?;
-    store(ctx, &a[1], a[3].clone(), Expiry::At(at), false);
+    store(ctx, &a[1], &a[3], Expiry::At(at), false);
     ctx.out.ok();
     Ok(())
 }
@@ -245,7 +246,7 @@ fn psetex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let old = read_string(ctx, &a[1])?;
-    store(ctx, &a[1], a[2].clone(), Expiry::None, false);
+    store(ctx, &a[1], &a[2], Expiry::None, false);
     ctx.propagate(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
     match old {
         Some(v) => ctx.out.bulk(&v),
@@ -333,12 +334,10 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     ctx.out.array(a.len() - 1);
     for key in &a[1..] {
-        match ctx.read(key).map(|e| &e.value) {
-            Some(Value::Str(v)) => {
-                let v = v.clone();
-                ctx.out.bulk(&v)
-            }
-            _ => ctx.out.null(),
+        match ctx.read_for_reply(key, ValueKind::Str) {
+            Ok((Some(Value::Str(v)), out)) => out.bulk(v),
+            Ok((_, out)) => out.null(),
+            Err(_) => ctx.out.null(),
         }
     }
     Ok(())
@@ -349,7 +348,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::Arity("mset".into()));
     }
     for pair in a[1..].chunks(2) {
-        store(ctx, &pair[0], pair[1].clone(), Expiry::None, false);
+        store(ctx, &pair[0], &pair[1], Expiry::None, false);
     }
     ctx.out.ok();
     Ok(())
@@ -365,7 +364,7 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     for pair in a[1..].chunks(2) {
-        store(ctx, &pair[0], pair[1].clone(), Expiry::None, false);
+        store(ctx, &pair[0], &pair[1], Expiry::None, false);
     }
     ctx.out.int(1);
     Ok(())
@@ -379,7 +378,7 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
     let value = Value::Str(args::int_bytes(new));
     if !ctx.db().replace_value(key, value.clone()) {
-        ctx.db().insert(key.clone(), value, 0);
+        ctx.db().insert(&key, value, 0);
     }
     ctx.modified(key);
     ctx.out.int(new);
@@ -412,7 +411,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let text = Bytes::from(super::long_double::incr_by_float(current.as_deref(), &a[2])?);
     let value = Value::Str(text.clone());
     if !ctx.db().replace_value(&key, value.clone()) {
-        ctx.db().insert(key.clone(), value, 0);
+        ctx.db().insert(&key, value, 0);
     }
     ctx.modified(&key);
     ctx.propagate(vec![
@@ -450,7 +449,7 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     let len = new.len();
     if !ctx.db().replace_value(&key, Value::Str(new.clone())) {
-        ctx.db().insert(key.clone(), Value::Str(new), 0);
+        ctx.db().insert(&key, Value::Str(new), 0);
     }
     ctx.modified(&key);
     ctx.out.int(len as i64);
@@ -458,19 +457,31 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let n = read_string(ctx, &a[1])?.map_or(0, |v| v.len());
-    ctx.out.int(n as i64);
+    match ctx.read_for_reply(&a[1], ValueKind::Str)? {
+        (Some(Value::Str(v)), out) => out.int(v.len() as i64),
+        (_, out) => out.int(0),
+    }
     Ok(())
 }
 
 fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let mut start = args::int(&a[2])?;
-    let mut end = args::int(&a[3])?;
-    let v = read_string(ctx, &a[1])?.unwrap_or_default();
+    let start = args::int(&a[2])?;
+    let end = args::int(&a[3])?;
+    let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Str)?;
+    let v: &[u8] = match value {
+        Some(Value::Str(v)) => v,
+        _ => b"",
+    };
+    out.bulk(substring(v, start, end));
+    Ok(())
+}
+
+/// GETRANGE's clamping, including Redis's quirk that two negative indexes beyond the
+/// start clamp to the first byte rather than to an empty range.
+fn substring(v: &[u8], mut start: i64, mut end: i64) -> &[u8] {
     let len = v.len() as i64;
     if start < 0 && end < 0 && start > end {
-        ctx.out.bulk(b"");
-        return Ok(());
+        return b"";
     }
     if start < 0 {
         start += len;
@@ -484,11 +495,10 @@ fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         end = len - 1;
     }
     if start > end || len == 0 {
-        ctx.out.bulk(b"");
+        b""
     } else {
-        ctx.out.bulk(&v[start as usize..=end as usize]);
+        &v[start as usize..=end as usize]
     }
-    Ok(())
 }
 
 fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -521,7 +531,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let len = buf.len();
     let value = Value::Str(buf.freeze());
     if !ctx.db().replace_value(&key, value.clone()) {
-        ctx.db().insert(key.clone(), value, 0);
+        ctx.db().insert(&key, value, 0);
     }
     ctx.modified(&key);
     ctx.out.int(len as i64);

@@ -144,8 +144,7 @@ impl Db {
     pub fn restore(&mut self, snapshot: DbSnapshot) {
         self.clear();
         for (key, entry) in snapshot.iter() {
-            self.insert(
-                key.clone(),
+            self.insert(&key,
                 entry.value.clone(),
                 entry.expire_at().unwrap_or(0),
             );
@@ -251,27 +250,28 @@ impl Db {
     /// The entry under `key`, created with `make()` when absent.
     pub fn get_or_insert_with(
         &mut self,
-        key: &Bytes,
+        key: &[u8],
         now: u64,
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
         if self.get(key, now).is_none() {
-            self.insert(key.clone(), make(), 0);
+            self.insert(key, make(), 0);
         }
         self.get_mut(key, now).expect("just inserted")
     }
 
     /// Sets `key` to `value` with the given expiry (0 = none), replacing any old entry.
-    /// Returns the old entry.
-    pub fn insert(&mut self, key: Bytes, value: Value, expire_at: u64) -> Option<Entry> {
-        let hash = self.hash(&key);
+    /// Returns the old entry. A new key is copied into an allocation of its own (see
+    /// [`Value`] on why stored bytes are copies, not clones, of request arguments).
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
+        let hash = self.hash(key);
         let entry = Entry {
             value,
             expire_at,
             last_access: self.clock_secs,
         };
         let old_expire;
-        let old = match self.find_slot_mut(hash, &key) {
+        let old = match self.find_slot_mut(hash, key) {
             // Replace in place: one lookup on the common overwrite path.
             Some(slot) => {
                 let old = std::mem::replace(&mut slot.entry, entry);
@@ -284,7 +284,7 @@ impl Db {
                 seg.insert_unique(
                     hash,
                     Slot {
-                        key: key.clone(),
+                        key: Bytes::copy_from_slice(key),
                         entry,
                     },
                     |s| hasher.hash_one(&s.key[..]),
@@ -295,11 +295,12 @@ impl Db {
             }
         };
         if old_expire != expire_at {
+            let owned = Bytes::copy_from_slice(key);
             if old_expire != 0 {
-                self.expiry_index.remove(&(old_expire, key.clone()));
+                self.expiry_index.remove(&(old_expire, owned.clone()));
             }
             if expire_at != 0 {
-                self.expiry_index.insert((expire_at, key));
+                self.expiry_index.insert((expire_at, owned));
             }
         }
         old
@@ -456,8 +457,8 @@ mod tests {
     #[test]
     fn insert_get_remove() {
         let mut db = Db::new();
-        db.insert(Bytes::from("a"), s("1"), 0);
-        db.insert(Bytes::from("a"), s("2"), 0);
+        db.insert("a".as_bytes(), s("1"), 0);
+        db.insert("a".as_bytes(), s("2"), 0);
         assert_eq!(db.len(), 1);
         assert!(matches!(&db.get(b"a", 0).unwrap().value, Value::Str(v) if v == "2"));
         assert!(db.remove(b"a").is_some());
@@ -468,9 +469,9 @@ mod tests {
     #[test]
     fn lazy_and_active_expiry() {
         let mut db = Db::new();
-        db.insert(Bytes::from("a"), s("1"), 100);
-        db.insert(Bytes::from("b"), s("1"), 200);
-        db.insert(Bytes::from("c"), s("1"), 0);
+        db.insert("a".as_bytes(), s("1"), 100);
+        db.insert("b".as_bytes(), s("1"), 200);
+        db.insert("c".as_bytes(), s("1"), 0);
         assert_eq!(db.expires_len(), 2);
         assert!(db.get(b"a", 99).is_some());
         assert!(db.get(b"a", 100).is_none());
@@ -485,10 +486,10 @@ mod tests {
     fn snapshot_is_isolated_from_later_writes() {
         let mut db = Db::new();
         for i in 0..2000 {
-            db.insert(Bytes::from(format!("k{i}")), s("old"), 0);
+            db.insert(format!("k{i}").as_bytes(), s("old"), 0);
         }
         let snap = db.snapshot();
-        db.insert(Bytes::from("k1"), s("new"), 0);
+        db.insert("k1".as_bytes(), s("new"), 0);
         db.remove(b"k2");
         let v: Vec<_> = snap.iter().filter(|(k, _)| *k == "k1").collect();
         assert!(matches!(&v[0].1.value, Value::Str(x) if x == "old"));
@@ -500,7 +501,7 @@ mod tests {
     fn scan_visits_every_key_once() {
         let mut db = Db::new();
         for i in 0..5000 {
-            db.insert(Bytes::from(format!("k{i}")), s("v"), 0);
+            db.insert(format!("k{i}").as_bytes(), s("v"), 0);
         }
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;

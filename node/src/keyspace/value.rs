@@ -11,6 +11,12 @@ pub type FieldMap = hashbrown::HashMap<Bytes, Bytes, foldhash::fast::RandomState
 pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
 
 /// A value. Collections are shared on clone and copied on first write while shared.
+///
+/// Bytes stored in a value (strings, elements, fields, members) must be fresh copies
+/// (`Bytes::copy_from_slice(&arg)`), not clones of request arguments: cloning a `Bytes`
+/// that owns a plain allocation gives it a shared header, which the stored value would
+/// then carry for life, and reading a stored value should borrow it rather than clone it
+/// for the same reason (see `Ctx::read_for_reply`).
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Bytes),

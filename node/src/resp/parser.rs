@@ -76,8 +76,16 @@ pub fn parse_request(
     }
 }
 
+/// Position of the next `\r` at or after `from`. Header lines are a few bytes long, so a
+/// plain scan of the first bytes beats memchr's set-up; long lines fall back to memchr.
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    memchr::memchr(b'\r', &buf[from..]).map(|p| p + from)
+    let rest = &buf[from..];
+    let quick = rest.len().min(24);
+    match rest[..quick].iter().position(|&b| b == b'\r') {
+        Some(p) => Some(from + p),
+        None if rest.len() > quick => memchr::memchr(b'\r', &rest[quick..]).map(|p| from + quick + p),
+        None => None,
+    }
 }
 
 /// Parses the decimal number of a `*N` or `$N` header (between `start` and the `\r`).
