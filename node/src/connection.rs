@@ -191,6 +191,9 @@ impl Connection {
         let server = self.server.clone();
         let mut state = server.engine.lock().unwrap_or_else(|e| e.into_inner());
         let mut first = true;
+        // One clock reading per batch: a batch runs in microseconds, and Redis too fixes
+        // the time for the duration of a command.
+        let now = now_ms();
         let outcome = loop {
             let Some(args) = self.pending.pop_front() else {
                 break Outcome::Done;
@@ -201,7 +204,7 @@ impl Connection {
                 state: &mut state,
                 client: &mut self.client,
                 out: &mut self.out,
-                now: now_ms(),
+                now,
                 block: None,
                 timed_out: first && timed_out_first,
                 propagate_as: None,
