@@ -469,7 +469,7 @@ fn special_value(name: &'static str, args: &[String]) -> Result<String, ConfigEr
             if args.len() == 1 && args[0].is_empty() || args.is_empty() {
                 return Ok(String::new());
             }
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 return Err(ConfigError::BadSpecial("save"));
             }
             for a in &args {
@@ -504,7 +504,7 @@ fn special_value(name: &'static str, args: &[String]) -> Result<String, ConfigEr
             Ok(args.join(" "))
         }
         "client-output-buffer-limit" => {
-            if args.is_empty() || args.len() % 4 != 0 {
+            if args.is_empty() || !args.len().is_multiple_of(4) {
                 return Err(ConfigError::BadSpecial("client-output-buffer-limit"));
             }
             for chunk in args.chunks(4) {

@@ -118,15 +118,23 @@ impl Node {
         let mut exited = None;
         // Both servers log "Ready to accept connections" only after binding their port, so
         // the line proves the port is ours and not another test's.
-        wait_until(Duration::from_secs(20), "the server to accept connections", || {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                exited = Some(status);
-                return true;
-            }
-            std::fs::read_to_string(&self.log_path)
-                .is_ok_and(|log| log.contains("Ready to accept connections"))
-                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        wait_until(
+            Duration::from_secs(20),
+            "the server to accept connections",
+            || {
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    exited = Some(status);
+                    return true;
+                }
+                std::fs::read_to_string(&self.log_path)
+                    .is_ok_and(|log| log.contains("Ready to accept connections"))
+                    && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            },
+        );
         if let Some(status) = exited {
             let mut stderr = String::new();
             if let Some(mut e) = self.child.as_mut().and_then(|c| c.stderr.take()) {

@@ -6,7 +6,9 @@ use tandem_tests::{wait_until, Differential, Node};
 
 #[test]
 fn key_commands_match_redis() {
-    let Some(mut d) = Differential::start(&[]) else { return };
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
     for cmd in [
         &["SET", "a", "1"][..],
         &["SET", "b", "2"],
@@ -89,9 +91,11 @@ fn active_expiry_removes_keys_nobody_reads() {
     }
     c.cmd(&["SET", "keep", "v"]);
     // DBSIZE counts keys whether or not they expired; only the active cycle lowers it.
-    wait_until(Duration::from_secs(10), "expired keys to be reclaimed", || {
-        node.client().cmd(&["DBSIZE"]).int() == 1
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "expired keys to be reclaimed",
+        || node.client().cmd(&["DBSIZE"]).int() == 1,
+    );
     let info = c.cmd(&["INFO", "stats"]).text();
     assert!(info.contains("expired_keys:500\r\n"), "{info}");
 }

@@ -24,14 +24,25 @@ fn assert_rejected(garbage: &[u8], expected: &str) {
     let mut bad = node.client();
     bad.send_bytes(garbage);
     let reply = bad.read();
-    assert_eq!(reply, Reply::Error(expected.into()), "reply to {:?}", String::from_utf8_lossy(garbage));
-    assert!(bad.is_closed(), "connection must be closed after a protocol error");
+    assert_eq!(
+        reply,
+        Reply::Error(expected.into()),
+        "reply to {:?}",
+        String::from_utf8_lossy(garbage)
+    );
+    assert!(
+        bad.is_closed(),
+        "connection must be closed after a protocol error"
+    );
     assert_reply(&mut other, &["GET", "survivor"], "$1\r\n1\r\n");
 }
 
 #[test]
 fn huge_bulk_length_is_rejected_without_buffering() {
-    assert_rejected(b"*1\r\n$1099511627776\r\n", "ERR Protocol error: invalid bulk length");
+    assert_rejected(
+        b"*1\r\n$1099511627776\r\n",
+        "ERR Protocol error: invalid bulk length",
+    );
 }
 
 #[test]
@@ -46,7 +57,10 @@ fn non_bulk_inside_multibulk_is_rejected() {
 
 #[test]
 fn unbalanced_inline_quotes_are_rejected() {
-    assert_rejected(b"SET \"unterminated\r\n", "ERR Protocol error: unbalanced quotes in request");
+    assert_rejected(
+        b"SET \"unterminated\r\n",
+        "ERR Protocol error: unbalanced quotes in request",
+    );
 }
 
 #[test]
@@ -69,7 +83,9 @@ fn unterminated_multibulk_waits_then_other_clients_work() {
 
 #[test]
 fn errors_and_protocol_replies_match_redis() {
-    let Some(mut d) = Differential::start(&[]) else { return };
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
     for cmd in [
         &["PING"][..],
         &["PING", "hello"],
@@ -115,7 +131,9 @@ fn errors_and_protocol_replies_match_redis() {
 
 #[test]
 fn resp3_hello_matches_redis_shapes() {
-    let Some(mut d) = Differential::start(&[]) else { return };
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
     let (t, r) = d.both(&["HELLO", "3"]);
     let keys = |reply: &Reply| match reply {
         Reply::Map(pairs) => pairs.iter().map(|(k, _)| k.text()).collect::<Vec<_>>(),
@@ -130,7 +148,11 @@ fn resp3_hello_matches_redis_shapes() {
     let (t, r) = d.both(&["HELLO", "2", "SETNAME", "x"]);
     let without_id = |reply: &Reply| {
         let items = reply.array().to_vec();
-        items.chunks(2).filter(|kv| kv[0].text() != "id").map(|kv| kv.to_vec()).collect::<Vec<_>>()
+        items
+            .chunks(2)
+            .filter(|kv| kv[0].text() != "id")
+            .map(|kv| kv.to_vec())
+            .collect::<Vec<_>>()
     };
     assert_eq!(without_id(&t), without_id(&r));
 }
@@ -147,7 +169,14 @@ fn output_buffer_limit_closes_the_client_not_the_server() {
     let mut two = tandem_tests::client::encode_command(&["GET", "big"]);
     two.extend(tandem_tests::client::encode_command(&["GET", "big"]));
     c.send_bytes(&two);
-    assert!(c.is_closed(), "a client over its output buffer limit must be disconnected");
-    assert!(node.log().contains("output buffer limits"), "{}", node.log());
+    assert!(
+        c.is_closed(),
+        "a client over its output buffer limit must be disconnected"
+    );
+    assert!(
+        node.log().contains("output buffer limits"),
+        "{}",
+        node.log()
+    );
     assert_reply(&mut node.client(), &["STRLEN", "big"], ":614400\r\n");
 }

@@ -14,31 +14,46 @@ fn cli(node: &Node, args: &[&str]) -> Option<String> {
         .args(args)
         .output()
         .expect("run redis-cli");
-    assert!(out.status.success(), "redis-cli {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "redis-cli {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
 fn commands_as_arguments() {
     let node = Node::tandem(&[]);
-    let Some(out) = cli(&node, &["SET", "greeting", "hello world"]) else { return };
+    let Some(out) = cli(&node, &["SET", "greeting", "hello world"]) else {
+        return;
+    };
     assert_eq!(out, "OK\n");
     assert_eq!(cli(&node, &["GET", "greeting"]).unwrap(), "hello world\n");
     assert_eq!(cli(&node, &["INCRBY", "n", "41"]).unwrap(), "41\n");
     assert_eq!(cli(&node, &["GET", "missing"]).unwrap(), "\n");
-    assert!(cli(&node, &["INFO", "server"]).unwrap().contains("redis_version:7.0.15"));
+    assert!(cli(&node, &["INFO", "server"])
+        .unwrap()
+        .contains("redis_version:7.0.15"));
 }
 
 #[test]
 fn pipe_mass_insertion_of_100k_commands() {
     let node = Node::tandem(&[]);
-    let Some(bin) = redis_tool("redis-cli") else { return };
+    let Some(bin) = redis_tool("redis-cli") else {
+        return;
+    };
     let mut input = Vec::new();
     for i in 0..100_000 {
         let key = format!("key:{i}");
         let val = format!("value:{i}");
         input.extend_from_slice(
-            format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{val}\r\n", key.len(), val.len()).as_bytes(),
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{val}\r\n",
+                key.len(),
+                val.len()
+            )
+            .as_bytes(),
         );
     }
     let mut child = Command::new(bin)
@@ -50,12 +65,20 @@ fn pipe_mass_insertion_of_100k_commands() {
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     writer.join().unwrap().unwrap();
     assert!(child.wait().unwrap().success(), "{out}");
     assert!(out.contains("errors: 0, replies: 100000"), "{out}");
     assert_eq!(node.client().cmd(&["DBSIZE"]).int(), 100_000);
-    assert_eq!(node.client().cmd(&["GET", "key:99999"]).text(), "value:99999");
+    assert_eq!(
+        node.client().cmd(&["GET", "key:99999"]).text(),
+        "value:99999"
+    );
 }
 
 #[test]
@@ -70,7 +93,9 @@ fn scan_lists_every_key_exactly_once() {
         c.read();
     }
     c.cmd(&["SET", "other", "x"]);
-    let Some(out) = cli(&node, &["--scan", "--pattern", "user:*"]) else { return };
+    let Some(out) = cli(&node, &["--scan", "--pattern", "user:*"]) else {
+        return;
+    };
     let mut got: Vec<String> = out.lines().map(str::to_string).collect();
     got.sort();
     expected.sort();
@@ -81,7 +106,9 @@ fn scan_lists_every_key_exactly_once() {
 fn stat_prints_rows_for_a_second() {
     let node = Node::tandem(&[]);
     node.client().cmd(&["SET", "a", "1"]);
-    let Some(bin) = redis_tool("redis-cli") else { return };
+    let Some(bin) = redis_tool("redis-cli") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("stat.out");
     let out_file = std::fs::File::create(&out_path).unwrap();
@@ -94,7 +121,10 @@ fn stat_prints_rows_for_a_second() {
     // Poll the output until a few data rows arrived (about a second of --stat).
     wait_until(Duration::from_secs(10), "redis-cli --stat rows", || {
         let text = std::fs::read_to_string(&out_path).unwrap_or_default();
-        text.lines().filter(|l| l.trim_start().starts_with('1')).count() >= 5
+        text.lines()
+            .filter(|l| l.trim_start().starts_with('1'))
+            .count()
+            >= 5
     });
     let _ = child.kill();
     let _ = child.wait();
@@ -106,18 +136,44 @@ fn stat_prints_rows_for_a_second() {
 #[test]
 fn benchmark_default_suite_has_no_errors() {
     let node = Node::tandem(&[]);
-    let Some(bin) = redis_tool("redis-benchmark") else { return };
+    let Some(bin) = redis_tool("redis-benchmark") else {
+        return;
+    };
     let out = Command::new(bin)
         .args(["-p", &node.port.to_string(), "-n", "2000", "-c", "20", "-q"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(!text.contains("rror"), "redis-benchmark reported errors:\n{text}");
+    assert!(
+        !text.contains("rror"),
+        "redis-benchmark reported errors:\n{text}"
+    );
     for test in [
-        "PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "LPUSH", "RPUSH", "LPOP", "RPOP", "SADD", "HSET", "SPOP",
-        "ZADD", "ZPOPMIN", "LRANGE_100", "LRANGE_300", "LRANGE_500", "LRANGE_600", "MSET",
+        "PING_INLINE",
+        "PING_MBULK",
+        "SET",
+        "GET",
+        "INCR",
+        "LPUSH",
+        "RPUSH",
+        "LPOP",
+        "RPOP",
+        "SADD",
+        "HSET",
+        "SPOP",
+        "ZADD",
+        "ZPOPMIN",
+        "LRANGE_100",
+        "LRANGE_300",
+        "LRANGE_500",
+        "LRANGE_600",
+        "MSET",
     ] {
-        assert!(text.contains(&format!("{test}: ")), "no result for {test}:\n{text}");
+        assert!(
+            text.contains(&format!("{test}: ")),
+            "no result for {test}:\n{text}"
+        );
     }
 }

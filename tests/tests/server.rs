@@ -8,7 +8,9 @@ use tandem_tests::{wait_until, Differential, Node, Reply};
 
 #[test]
 fn requirepass_matches_redis() {
-    let Some(mut d) = Differential::start(&["--requirepass", "s3cret"]) else { return };
+    let Some(mut d) = Differential::start(&["--requirepass", "s3cret"]) else {
+        return;
+    };
     for cmd in [
         &["GET", "k"][..],
         &["HELLO", "3"],
@@ -39,8 +41,16 @@ fn hashed_requirepass_accepts_the_password_and_rejects_others() {
     let hash = argon2_phc("correct horse");
     let node = Node::tandem(&["--requirepass-hash", &hash]);
     let mut c = node.client();
-    assert_reply(&mut c, &["GET", "k"], "-NOAUTH Authentication required.\r\n");
-    assert_reply(&mut c, &["AUTH", "battery staple"], "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_reply(
+        &mut c,
+        &["GET", "k"],
+        "-NOAUTH Authentication required.\r\n",
+    );
+    assert_reply(
+        &mut c,
+        &["AUTH", "battery staple"],
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
     assert_reply(&mut c, &["AUTH", "correct horse"], "+OK\r\n");
     assert_reply(&mut c, &["SET", "k", "v"], "+OK\r\n");
     // HELLO with AUTH verifies the hash, then answers HELLO.
@@ -58,7 +68,10 @@ fn hashed_requirepass_accepts_the_password_and_rejects_others() {
     let cfg = c.cmd(&["CONFIG", "GET", "requirepass-hash"]);
     assert_eq!(cfg.array()[1].text(), hash);
     // A malformed hash is refused at runtime and the old one keeps working.
-    assert!(matches!(c.cmd(&["CONFIG", "SET", "requirepass-hash", "nothash"]), Reply::Error(_)));
+    assert!(matches!(
+        c.cmd(&["CONFIG", "SET", "requirepass-hash", "nothash"]),
+        Reply::Error(_)
+    ));
     assert_reply(&mut node.client(), &["AUTH", "correct horse"], "+OK\r\n");
 }
 
@@ -69,15 +82,37 @@ fn config_set_and_rewrite_persist_changes() {
     std::fs::write(&conf, "# my node\nmaxmemory 10mb\nhz 10\n").unwrap();
     let node = Node::tandem(&[conf.to_str().unwrap()]);
     let mut c = node.client();
-    assert_reply(&mut c, &["CONFIG", "SET", "maxmemory", "20mb", "hz", "20"], "+OK\r\n");
-    assert_reply(&mut c, &["CONFIG", "GET", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$8\r\n20971520\r\n");
+    assert_reply(
+        &mut c,
+        &["CONFIG", "SET", "maxmemory", "20mb", "hz", "20"],
+        "+OK\r\n",
+    );
+    assert_reply(
+        &mut c,
+        &["CONFIG", "GET", "maxmemory"],
+        "*2\r\n$9\r\nmaxmemory\r\n$8\r\n20971520\r\n",
+    );
     // A bad pair leaves every pair of the same CONFIG SET unapplied.
-    assert!(matches!(c.cmd(&["CONFIG", "SET", "hz", "30", "maxmemory", "x"]), Reply::Error(_)));
-    assert_reply(&mut c, &["CONFIG", "GET", "hz"], "*2\r\n$2\r\nhz\r\n$2\r\n20\r\n");
-    assert_reply(&mut c, &["CONFIG", "SET", "slowlog-max-len", "256"], "+OK\r\n");
+    assert!(matches!(
+        c.cmd(&["CONFIG", "SET", "hz", "30", "maxmemory", "x"]),
+        Reply::Error(_)
+    ));
+    assert_reply(
+        &mut c,
+        &["CONFIG", "GET", "hz"],
+        "*2\r\n$2\r\nhz\r\n$2\r\n20\r\n",
+    );
+    assert_reply(
+        &mut c,
+        &["CONFIG", "SET", "slowlog-max-len", "256"],
+        "+OK\r\n",
+    );
     assert_reply(&mut c, &["CONFIG", "REWRITE"], "+OK\r\n");
     let text = std::fs::read_to_string(&conf).unwrap();
-    assert!(text.starts_with("# my node\nmaxmemory 20971520\nhz 20\n"), "{text}");
+    assert!(
+        text.starts_with("# my node\nmaxmemory 20971520\nhz 20\n"),
+        "{text}"
+    );
     assert!(text.contains("slowlog-max-len 256"), "{text}");
 }
 
@@ -89,12 +124,17 @@ fn client_list_kill_and_names() {
     assert_reply(&mut b, &["CLIENT", "SETNAME", "victim"], "+OK\r\n");
     let id = b.cmd(&["CLIENT", "ID"]).int();
     let list = a.cmd(&["CLIENT", "LIST"]).text();
-    assert!(list.contains(&format!("id={id} ")) && list.contains("name=victim"), "{list}");
+    assert!(
+        list.contains(&format!("id={id} ")) && list.contains("name=victim"),
+        "{list}"
+    );
     assert_eq!(a.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]).int(), 1);
     assert!(b.is_closed());
-    wait_until(Duration::from_secs(5), "the killed client to leave CLIENT LIST", || {
-        !a.cmd(&["CLIENT", "LIST"]).text().contains("name=victim")
-    });
+    wait_until(
+        Duration::from_secs(5),
+        "the killed client to leave CLIENT LIST",
+        || !a.cmd(&["CLIENT", "LIST"]).text().contains("name=victim"),
+    );
 }
 
 #[test]
@@ -117,14 +157,20 @@ fn monitor_sees_commands_of_other_clients() {
     let node = Node::tandem(&[]);
     let mut m = node.client();
     assert_reply(&mut m, &["MONITOR"], "+OK\r\n");
-    node.client().cmd(&["SET", "watched", "value with \"quotes\""]);
+    node.client()
+        .cmd(&["SET", "watched", "value with \"quotes\""]);
     let line = m.read().text();
-    assert!(line.contains("\"SET\" \"watched\" \"value with \\\"quotes\\\"\""), "{line}");
+    assert!(
+        line.contains("\"SET\" \"watched\" \"value with \\\"quotes\\\"\""),
+        "{line}"
+    );
 }
 
 #[test]
 fn info_has_every_section_and_field_redis_has() {
-    let Some(mut d) = Differential::start(&[]) else { return };
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
     d.check(&["SET", "k", "v"]);
     let (t, r) = d.both(&["INFO", "everything"]);
     let fields = |text: String| -> Vec<String> {
@@ -134,18 +180,49 @@ fn info_has_every_section_and_field_redis_has() {
             .collect()
     };
     let tf = fields(t.text());
-    for section in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"] {
-        assert!(tf.contains(&section.to_string()), "tandem INFO lacks {section}");
+    for section in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Keyspace",
+    ] {
+        assert!(
+            tf.contains(&section.to_string()),
+            "tandem INFO lacks {section}"
+        );
     }
     // The fields scripts and redis-cli read must be there with Redis's names.
     for field in [
-        "redis_version", "process_id", "run_id", "tcp_port", "uptime_in_seconds", "connected_clients", "used_memory",
-        "used_memory_rss", "rdb_changes_since_last_save", "aof_enabled", "total_commands_processed", "keyspace_hits",
-        "keyspace_misses", "expired_keys", "role", "connected_slaves", "master_replid", "master_repl_offset",
-        "used_cpu_sys", "db0",
+        "redis_version",
+        "process_id",
+        "run_id",
+        "tcp_port",
+        "uptime_in_seconds",
+        "connected_clients",
+        "used_memory",
+        "used_memory_rss",
+        "rdb_changes_since_last_save",
+        "aof_enabled",
+        "total_commands_processed",
+        "keyspace_hits",
+        "keyspace_misses",
+        "expired_keys",
+        "role",
+        "connected_slaves",
+        "master_replid",
+        "master_repl_offset",
+        "used_cpu_sys",
+        "db0",
     ] {
         assert!(tf.contains(&field.to_string()), "tandem INFO lacks {field}");
-        assert!(fields(r.text()).contains(&field.to_string()), "redis INFO lacks {field}?");
+        assert!(
+            fields(r.text()).contains(&field.to_string()),
+            "redis INFO lacks {field}?"
+        );
     }
     let keyspace = d.check(&["INFO", "keyspace"]);
     assert!(keyspace.text().contains("db0:keys=1,expires=0,avg_ttl=0"));
@@ -156,25 +233,44 @@ fn shutdown_command_and_sigterm_exit_cleanly_with_log_lines() {
     let mut node = Node::tandem(&[]);
     let log = node.log();
     assert!(log.contains("Ready to accept connections tcp"), "{log}");
-    let status = node.terminate(Duration::from_secs(10)).expect("exit status");
+    let status = node
+        .terminate(Duration::from_secs(10))
+        .expect("exit status");
     assert!(status.success(), "{status}");
-    assert!(node.log().contains("Received SIGTERM scheduling shutdown..."));
+    assert!(node
+        .log()
+        .contains("Received SIGTERM scheduling shutdown..."));
 
     let mut node = Node::tandem(&[]);
     let mut c = node.client();
     c.send(&["SHUTDOWN", "NOSAVE"]);
     assert!(c.is_closed());
-    wait_until(Duration::from_secs(10), "the server to exit after SHUTDOWN", || !node.is_running());
+    wait_until(
+        Duration::from_secs(10),
+        "the server to exit after SHUTDOWN",
+        || !node.is_running(),
+    );
 }
 
 #[test]
 fn rename_command_hides_the_old_name() {
-    let node = Node::tandem(&["--rename-command", "CONFIG", "ADMINCFG", "--rename-command", "FLUSHALL", ""]);
+    let node = Node::tandem(&[
+        "--rename-command",
+        "CONFIG",
+        "ADMINCFG",
+        "--rename-command",
+        "FLUSHALL",
+        "",
+    ]);
     let mut c = node.client();
     // Repeated use of the new name must not make the old one reachable.
     for _ in 0..3 {
         assert_eq!(c.cmd(&["ADMINCFG", "GET", "hz"]).array()[1].text(), "10");
     }
-    assert!(matches!(c.cmd(&["CONFIG", "GET", "hz"]), Reply::Error(e) if e.starts_with("ERR unknown command 'CONFIG'")));
-    assert!(matches!(c.cmd(&["FLUSHALL"]), Reply::Error(e) if e.starts_with("ERR unknown command")));
+    assert!(
+        matches!(c.cmd(&["CONFIG", "GET", "hz"]), Reply::Error(e) if e.starts_with("ERR unknown command 'CONFIG'"))
+    );
+    assert!(
+        matches!(c.cmd(&["FLUSHALL"]), Reply::Error(e) if e.starts_with("ERR unknown command"))
+    );
 }

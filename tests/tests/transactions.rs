@@ -5,7 +5,9 @@ use tandem_tests::{Differential, Node};
 
 #[test]
 fn transaction_replies_match_redis() {
-    let Some(mut d) = Differential::start(&[]) else { return };
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
     for cmd in [
         &["EXEC"][..],
         &["DISCARD"],

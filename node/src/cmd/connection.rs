@@ -410,7 +410,7 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             None => return Err(CmdError::msg("ERR No such client")),
         }
     }
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut skipme = true;

@@ -204,7 +204,7 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Result<bool, CmdError
     }
     let entry = db.remove(src).expect("checked above");
     let expire = entry.expire_at().unwrap_or(0);
-    db.insert(&dst, entry.value, expire);
+    db.insert(dst, entry.value, expire);
     ctx.modified(src);
     ctx.modified(dst);
     Ok(true)

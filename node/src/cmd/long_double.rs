@@ -33,7 +33,11 @@ fn shift_round(n: &BigInt, shift: i64) -> BigInt {
     let q: BigInt = &mag >> shift;
     let r = &mag - (&q << shift);
     let half = BigInt::from(1) << (shift - 1);
-    let q = if r > half || (r == half && q.bit(0)) { q + 1 } else { q };
+    let q = if r > half || (r == half && q.bit(0)) {
+        q + 1
+    } else {
+        q
+    };
     if neg {
         -q
     } else {
@@ -75,7 +79,11 @@ impl LongDouble {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        if !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         if exp10.abs() > 6000 {

@@ -5,11 +5,11 @@
 //! state under its lock, the client, and the reply writer), and writes its reply.
 
 pub mod args;
-pub mod long_double;
 mod connection;
 mod generic;
 mod hashes;
 mod lists;
+pub mod long_double;
 mod pubsub;
 mod server;
 mod sets;

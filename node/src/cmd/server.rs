@@ -126,7 +126,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.out.bulk(value.as_bytes());
         }
     } else if is(sub, "SET") {
-        if a.len() < 4 || a.len() % 2 != 0 {
+        if a.len() < 4 || !a.len().is_multiple_of(2) {
             return Err(CmdError::Arity("config|set".into()));
         }
         // All or nothing: check every pair on a copy, then apply.

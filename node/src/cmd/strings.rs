@@ -344,7 +344,7 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::Arity("mset".into()));
     }
     for pair in a[1..].chunks(2) {
@@ -355,7 +355,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::Arity("msetnx".into()));
     }
     let now = ctx.now;
@@ -378,7 +378,7 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
     let value = Value::Str(args::int_bytes(new));
     if !ctx.db().replace_value(key, value.clone()) {
-        ctx.db().insert(&key, value, 0);
+        ctx.db().insert(key, value, 0);
     }
     ctx.modified(key);
     ctx.out.int(new);
@@ -408,7 +408,10 @@ fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let key = a[1].clone();
     let current = read_string(ctx, &key)?;
-    let text = Bytes::from(super::long_double::incr_by_float(current.as_deref(), &a[2])?);
+    let text = Bytes::from(super::long_double::incr_by_float(
+        current.as_deref(),
+        &a[2],
+    )?);
     let value = Value::Str(text.clone());
     if !ctx.db().replace_value(&key, value.clone()) {
         ctx.db().insert(&key, value, 0);
@@ -538,6 +541,13 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// One common run found by LCS: its range in each string and its length.
+struct LcsMatch {
+    a: (usize, usize),
+    b: (usize, usize),
+    len: usize,
+}
+
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
 fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (mut want_len, mut want_idx, mut with_match_len, mut min_len) = (false, false, false, 0i64);
@@ -585,7 +595,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let total = t[at(n, m)] as usize;
     // Walk back to build the string and the matching ranges.
     let mut result = vec![0u8; total];
-    let mut matches: Vec<((usize, usize), (usize, usize), usize)> = Vec::new();
+    let mut matches: Vec<LcsMatch> = Vec::new();
     let (mut i, mut j, mut idx) = (n, m, total);
     let mut cur: Option<((usize, usize), (usize, usize))> = None;
     while i > 0 && j > 0 {
@@ -601,7 +611,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                     if let Some((ra, rb)) = cur.take() {
                         let len = ra.1 - ra.0 + 1;
                         if len as i64 >= min_len {
-                            matches.push((ra, rb, len));
+                            matches.push(LcsMatch { a: ra, b: rb, len });
                         }
                     }
                     cur = Some(((i - 1, i - 1), (j - 1, j - 1)));
@@ -618,7 +628,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if let Some((ra, rb)) = cur {
         let len = ra.1 - ra.0 + 1;
         if len as i64 >= min_len {
-            matches.push((ra, rb, len));
+            matches.push(LcsMatch { a: ra, b: rb, len });
         }
     }
     if want_len {
@@ -627,7 +637,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.map(2);
         ctx.out.bulk(b"matches");
         ctx.out.array(matches.len());
-        for (ra, rb, len) in &matches {
+        for LcsMatch { a: ra, b: rb, len } in &matches {
             ctx.out.array(if with_match_len { 3 } else { 2 });
             ctx.out.array(2);
             ctx.out.int(ra.0 as i64);

@@ -144,10 +144,7 @@ impl Db {
     pub fn restore(&mut self, snapshot: DbSnapshot) {
         self.clear();
         for (key, entry) in snapshot.iter() {
-            self.insert(&key,
-                entry.value.clone(),
-                entry.expire_at().unwrap_or(0),
-            );
+            self.insert(key, entry.value.clone(), entry.expire_at().unwrap_or(0));
         }
     }
 
@@ -204,8 +201,15 @@ impl Db {
 
     /// One-lookup read of a live entry in a segment nobody else shares, deleting it
     /// instead when its time has passed.
-    fn find_live_unique(&mut self, idx: usize, hash: u64, key: &[u8], now: u64) -> Option<&mut Slot> {
-        let seg = Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
+    fn find_live_unique(
+        &mut self,
+        idx: usize,
+        hash: u64,
+        key: &[u8],
+        now: u64,
+    ) -> Option<&mut Slot> {
+        let seg =
+            Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
         let occupied = seg.find_entry(hash, |s| s.key == key).ok()?;
         let expire_at = occupied.get().entry.expire_at;
         if expire_at == 0 || expire_at > now {
@@ -279,7 +283,7 @@ impl Db {
                 Some(old)
             }
             None => {
-                let hasher = self.hasher.clone();
+                let hasher = self.hasher;
                 let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
                 seg.insert_unique(
                     hash,

@@ -83,7 +83,9 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     let quick = rest.len().min(24);
     match rest[..quick].iter().position(|&b| b == b'\r') {
         Some(p) => Some(from + p),
-        None if rest.len() > quick => memchr::memchr(b'\r', &rest[quick..]).map(|p| from + quick + p),
+        None if rest.len() > quick => {
+            memchr::memchr(b'\r', &rest[quick..]).map(|p| from + quick + p)
+        }
         None => None,
     }
 }
@@ -135,13 +137,8 @@ fn parse_multibulk(
     // First pass: check that the whole frame is present, validating headers as we go.
     // Spans of short requests stay on the stack; a long request's announced count only
     // bounds, never sizes, what we allocate before its bytes arrive.
-    let n = count as usize;
-    let mut inline = [(0usize, 0usize); INLINE_SPANS];
-    let mut spilled: Vec<(usize, usize)> = Vec::new();
-    if n > INLINE_SPANS {
-        spilled.reserve(n.min(1024));
-    }
-    for i in 0..n {
+    let mut spans = Spans::new(count as usize);
+    for _ in 0..count {
         if pos >= buf.len() {
             return Ok(None);
         }
@@ -163,14 +160,9 @@ fn parse_multibulk(
         if end + 2 > buf.len() {
             return Ok(None);
         }
-        if n <= INLINE_SPANS {
-            inline[i] = (start, end);
-        } else {
-            spilled.push((start, end));
-        }
+        spans.push((start, end));
         pos = end + 2;
     }
-    let spans = if n <= INLINE_SPANS { &inline[..n] } else { &spilled[..] };
     // Arguments that may be stored get their own allocation: a slice would pin the whole
     // read buffer for as long as the keyspace keeps the value. The command name is never
     // stored, and big arguments (like Redis's PROTO_MBULK_BIG_ARG) are most of their
@@ -178,6 +170,7 @@ fn parse_multibulk(
     let frame = buf.split_to(pos).freeze();
     Ok(Some(
         spans
+            .as_slice()
             .iter()
             .enumerate()
             .map(|(i, &(s, e))| {
@@ -189,6 +182,46 @@ fn parse_multibulk(
             })
             .collect(),
     ))
+}
+
+/// Argument positions of one request: on the stack for short requests.
+struct Spans {
+    inline: [(usize, usize); INLINE_SPANS],
+    len: usize,
+    spilled: Vec<(usize, usize)>,
+}
+
+impl Spans {
+    /// `expected` only sizes a spill, capped: an announced count is not yet data.
+    fn new(expected: usize) -> Spans {
+        let spilled = if expected > INLINE_SPANS {
+            Vec::with_capacity(expected.min(1024))
+        } else {
+            Vec::new()
+        };
+        Spans {
+            inline: [(0, 0); INLINE_SPANS],
+            len: 0,
+            spilled,
+        }
+    }
+
+    fn push(&mut self, span: (usize, usize)) {
+        if self.spilled.capacity() == 0 && self.len < INLINE_SPANS {
+            self.inline[self.len] = span;
+            self.len += 1;
+        } else {
+            self.spilled.push(span);
+        }
+    }
+
+    fn as_slice(&self) -> &[(usize, usize)] {
+        if self.spilled.capacity() == 0 {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
 }
 
 fn parse_inline(
