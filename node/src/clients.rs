@@ -46,6 +46,26 @@ impl ClientInfo {
         self.kill.notify_one();
     }
 
+    /// The client's class as CLIENT LIST TYPE / CLIENT KILL TYPE name it.
+    pub fn kind(&self) -> &'static str {
+        let flags = self.flags.lock().expect("lock");
+        if flags.contains('M') {
+            "master"
+        } else if flags.contains('S') {
+            "replica"
+        } else if flags.contains('P') {
+            "pubsub"
+        } else {
+            "normal"
+        }
+    }
+
+    /// Whether the client is of the class named `wanted` (`slave` is an alias of `replica`).
+    pub fn is_kind(&self, wanted: &str) -> bool {
+        let wanted = if wanted == "slave" { "replica" } else { wanted };
+        self.kind() == wanted
+    }
+
     /// One line of CLIENT LIST, in Redis 7.0's field order.
     pub fn list_line(&self) -> String {
         let now = Instant::now();

@@ -319,21 +319,8 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             if filter_ids.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
                 continue;
             }
-            if let Some(t) = &filter_type {
-                let flags = c.flags.lock().expect("lock").clone();
-                let kind = if flags.contains('M') {
-                    "master"
-                } else if flags.contains('S') {
-                    "replica"
-                } else if flags.contains('P') {
-                    "pubsub"
-                } else {
-                    "normal"
-                };
-                let t = if t == "slave" { "replica" } else { t.as_str() };
-                if kind != t {
-                    continue;
-                }
+            if filter_type.as_ref().is_some_and(|t| !c.is_kind(t)) {
+                continue;
             }
             text.push_str(&c.list_line());
             text.push('\n');
@@ -382,10 +369,7 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        super::reply_help(ctx, &lines);
     } else {
         return Err(unknown_subcommand("client", sub));
     }
@@ -450,21 +434,8 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         {
             continue;
         }
-        if let Some(k) = &kind {
-            let flags = c.flags.lock().expect("lock").clone();
-            let ck = if flags.contains('M') {
-                "master"
-            } else if flags.contains('S') {
-                "replica"
-            } else if flags.contains('P') {
-                "pubsub"
-            } else {
-                "normal"
-            };
-            let k = if k == "slave" { "replica" } else { k.as_str() };
-            if ck != k {
-                continue;
-            }
+        if kind.as_ref().is_some_and(|k| !c.is_kind(k)) {
+            continue;
         }
         if c.id == ctx.client.id {
             if skipme {

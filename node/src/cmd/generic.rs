@@ -471,10 +471,7 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        super::reply_help(ctx, &lines);
         return Ok(());
     }
     if a.len() != 3 {

@@ -411,6 +411,14 @@ pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
     ))
 }
 
+/// Replies to a `HELP` subcommand: one status line per line of text.
+pub fn reply_help(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.out.array(lines.len());
+    for line in lines {
+        ctx.out.simple(line);
+    }
+}
+
 /// Whether `args` has the arity `spec` demands.
 pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
     let a = spec.arity;

@@ -179,10 +179,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "HELP",
             "    Prints this help.",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        super::reply_help(ctx, &lines);
     } else {
         return Err(unknown_subcommand("config", sub));
     }
