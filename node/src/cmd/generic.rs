@@ -87,17 +87,16 @@ fn type_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn keys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let now = ctx.now;
     let pattern = &a[1];
     let all = pattern.as_ref() == b"*";
-    let found: Vec<Bytes> = ctx
-        .db()
-        .keys(now)
+    // Borrow keys straight from the database into the reply.
+    let db = &ctx.state.dbs[ctx.client.db];
+    let found: Vec<&[u8]> = db
+        .keys(ctx.now)
         .filter(|k| all || glob_match(pattern, k, false))
-        .cloned()
         .collect();
     ctx.out.array(found.len());
-    for k in &found {
+    for k in found {
         ctx.out.bulk(k);
     }
     Ok(())
@@ -167,7 +166,7 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if opts.kind.is_some_and(|t| e.value.kind() != t) {
             return;
         }
-        found.push(k.clone());
+        found.push(Bytes::copy_from_slice(k));
     });
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());

@@ -35,11 +35,14 @@ impl Entry {
 
 #[derive(Debug, Clone)]
 struct Slot {
-    key: Bytes,
+    /// The key, in its own exact-size allocation (16 bytes here rather than a `Bytes`'s 32).
+    key: Box<[u8]>,
     entry: Entry,
 }
 
-type Segment = HashTable<Slot>;
+/// Slots live out of line: the table holds 8-byte pointers, so the buckets a power-of-two
+/// table keeps empty cost 9 bytes each instead of a whole slot.
+type Segment = HashTable<Box<Slot>>;
 
 /// A position in a SCAN: the index of the next segment to visit; 0 starts and ends a scan.
 pub type ScanCursor = u64;
@@ -66,10 +69,10 @@ impl DbSnapshot {
     }
 
     /// Every key with its entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
         self.segments
             .iter()
-            .flat_map(|seg| seg.iter().map(|slot| (&slot.key, &slot.entry)))
+            .flat_map(|seg| seg.iter().map(|slot| (&slot.key[..], &slot.entry)))
     }
 }
 
@@ -154,12 +157,14 @@ impl Db {
     }
 
     fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
-        self.segments[Self::segment_of(hash)].find(hash, |s| s.key == key)
+        self.segments[Self::segment_of(hash)]
+            .find(hash, |s| *s.key == *key)
+            .map(|s| &**s)
     }
 
     fn find_slot_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Slot> {
         let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
-        seg.find_mut(hash, |s| s.key == key)
+        seg.find_mut(hash, |s| *s.key == *key).map(|s| &mut **s)
     }
 
     /// Deletes `key` if its time has passed; returns whether it is (logically) expired.
@@ -210,16 +215,17 @@ impl Db {
     ) -> Option<&mut Slot> {
         let seg =
             Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
-        let occupied = seg.find_entry(hash, |s| s.key == key).ok()?;
+        let occupied = seg.find_entry(hash, |s| *s.key == *key).ok()?;
         let expire_at = occupied.get().entry.expire_at;
         if expire_at == 0 || expire_at > now {
-            return Some(occupied.into_mut());
+            return Some(&mut **occupied.into_mut());
         }
         if self.delete_expired {
-            let (slot, _) = occupied.remove();
+            let slot = *occupied.remove().0;
             self.len -= 1;
-            self.expiry_index.remove(&(expire_at, slot.key.clone()));
-            self.expired.push(slot.key);
+            let key = Bytes::from(slot.key);
+            self.expiry_index.remove(&(expire_at, key.clone()));
+            self.expired.push(key);
         }
         None
     }
@@ -287,10 +293,10 @@ impl Db {
                 let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
                 seg.insert_unique(
                     hash,
-                    Slot {
-                        key: Bytes::copy_from_slice(key),
+                    Box::new(Slot {
+                        key: Box::from(key),
                         entry,
-                    },
+                    }),
                     |s| hasher.hash_one(&s.key[..]),
                 );
                 self.len += 1;
@@ -332,15 +338,16 @@ impl Db {
     fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let seg = &mut self.segments[Self::segment_of(hash)];
         // Avoid copying a shared segment just to learn the key is absent.
-        seg.find(hash, |s| s.key == key)?;
+        seg.find(hash, |s| *s.key == *key)?;
         let seg = Arc::make_mut(seg);
-        let slot = match seg.find_entry(hash, |s| s.key == key) {
-            Ok(occupied) => occupied.remove().0,
+        let slot = match seg.find_entry(hash, |s| *s.key == *key) {
+            Ok(occupied) => *occupied.remove().0,
             Err(_) => return None,
         };
         self.len -= 1;
         if slot.entry.expire_at != 0 {
-            self.expiry_index.remove(&(slot.entry.expire_at, slot.key));
+            self.expiry_index
+                .remove(&(slot.entry.expire_at, Bytes::from(slot.key)));
         }
         Some(slot.entry)
     }
@@ -352,7 +359,7 @@ impl Db {
             return false;
         };
         let old = std::mem::replace(&mut slot.entry.expire_at, expire_at);
-        let owned = slot.key.clone();
+        let owned = Bytes::copy_from_slice(&slot.key);
         if old != 0 {
             self.expiry_index.remove(&(old, owned.clone()));
         }
@@ -392,11 +399,11 @@ impl Db {
     }
 
     /// Keys of live entries, in no particular order.
-    pub fn keys(&self, now: u64) -> impl Iterator<Item = &Bytes> + '_ {
+    pub fn keys(&self, now: u64) -> impl Iterator<Item = &[u8]> + '_ {
         self.segments.iter().flat_map(move |seg| {
             seg.iter()
                 .filter(move |s| s.entry.expire_at == 0 || s.entry.expire_at > now)
-                .map(|s| &s.key)
+                .map(|s| &s.key[..])
         })
     }
 
@@ -408,7 +415,7 @@ impl Db {
         cursor: ScanCursor,
         count: usize,
         now: u64,
-        mut visit: impl FnMut(&Bytes, &Entry),
+        mut visit: impl FnMut(&[u8], &Entry),
     ) -> ScanCursor {
         let mut seg = cursor as usize;
         let mut seen = 0;
@@ -440,7 +447,7 @@ impl Db {
                 .find(|s| !s.is_empty())
                 .and_then(|seg| {
                     let idx = rand::random::<usize>() % seg.len();
-                    seg.iter().nth(idx).map(|s| s.key.clone())
+                    seg.iter().nth(idx).map(|s| Bytes::copy_from_slice(&s.key))
                 })?;
             if self.get(&found, now).is_some() {
                 return Some(found);
@@ -493,9 +500,9 @@ mod tests {
             db.insert(format!("k{i}").as_bytes(), s("old"), 0);
         }
         let snap = db.snapshot();
-        db.insert("k1".as_bytes(), s("new"), 0);
+        db.insert(b"k1", s("new"), 0);
         db.remove(b"k2");
-        let v: Vec<_> = snap.iter().filter(|(k, _)| *k == "k1").collect();
+        let v: Vec<_> = snap.iter().filter(|(k, _)| *k == b"k1").collect();
         assert!(matches!(&v[0].1.value, Value::Str(x) if x == "old"));
         assert_eq!(snap.iter().count(), 2000);
         assert_eq!(db.len(), 1999);
@@ -511,7 +518,7 @@ mod tests {
         let mut cursor = 0;
         loop {
             cursor = db.scan(cursor, 10, 0, |k, _| {
-                assert!(seen.insert(k.clone()));
+                assert!(seen.insert(k.to_vec()));
             });
             if cursor == 0 {
                 break;
