@@ -274,3 +274,27 @@ fn rename_command_hides_the_old_name() {
         matches!(c.cmd(&["FLUSHALL"]), Reply::Error(e) if e.starts_with("ERR unknown command"))
     );
 }
+
+#[test]
+fn command_docs_give_redis_cli_its_hints() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    let flat = String::from_utf8(c.raw(&["COMMAND", "DOCS", "SET", "CONFIG"])).unwrap();
+    assert!(flat.contains("key value [NX|XX] [GET]"), "{flat}");
+    assert!(
+        flat.contains("config|get") && flat.contains("parameter [parameter ...]"),
+        "{flat}"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "COUNT"]).int() as usize,
+        c.cmd(&["COMMAND", "LIST"]).array().len()
+    );
+    let info = c.cmd(&["COMMAND", "INFO", "GET"]);
+    assert_eq!(info.array()[0].array()[0].text(), "get");
+    assert_eq!(info.array()[0].array()[1].int(), 2);
+    assert_eq!(
+        c.cmd(&["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"])
+            .strings(),
+        ["a", "b"]
+    );
+}

@@ -6,6 +6,7 @@
 
 pub mod args;
 mod connection;
+pub mod docs;
 mod generic;
 mod hashes;
 mod lists;

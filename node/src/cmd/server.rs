@@ -246,14 +246,7 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.map(names.len());
         for (name, spec) in names {
             ctx.out.bulk(&name);
-            ctx.out.map(3);
-            ctx.out.bulk(b"summary");
-            ctx.out
-                .bulk(format!("The {} command", spec.name.to_ascii_uppercase()).as_bytes());
-            ctx.out.bulk(b"since");
-            ctx.out.bulk(b"1.0.0");
-            ctx.out.bulk(b"group");
-            ctx.out.bulk(spec.group.as_bytes());
+            write_doc(ctx, spec.name, spec.group);
         }
     } else if is(sub, "GETKEYS") {
         if a.len() < 3 {
@@ -288,6 +281,43 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(unknown_subcommand("command", sub));
     }
     Ok(())
+}
+
+/// One command's COMMAND DOCS map: summary, since, group, its syntax as a single argument
+/// (what redis-cli shows as a hint) and its subcommands.
+fn write_doc(ctx: &mut Ctx, name: &str, group: &str) {
+    let doc = super::docs::find(name);
+    let params = doc.map_or("", |d| d.params);
+    let subs: Vec<_> = if name.contains('|') {
+        Vec::new()
+    } else {
+        super::docs::subcommands(name).collect()
+    };
+    ctx.out
+        .map(3 + usize::from(!params.is_empty()) + usize::from(!subs.is_empty()));
+    ctx.out.bulk(b"summary");
+    ctx.out.bulk(doc.map_or("", |d| d.summary).as_bytes());
+    ctx.out.bulk(b"since");
+    ctx.out.bulk(doc.map_or("1.0.0", |d| d.since).as_bytes());
+    ctx.out.bulk(b"group");
+    ctx.out.bulk(group.as_bytes());
+    if !params.is_empty() {
+        ctx.out.bulk(b"arguments");
+        ctx.out.array(1);
+        ctx.out.map(2);
+        ctx.out.bulk(b"name");
+        ctx.out.bulk(params.as_bytes());
+        ctx.out.bulk(b"type");
+        ctx.out.bulk(b"string");
+    }
+    if !subs.is_empty() {
+        ctx.out.bulk(b"subcommands");
+        ctx.out.map(subs.len());
+        for sub in subs {
+            ctx.out.bulk(sub.name.as_bytes());
+            write_doc(ctx, sub.name, group);
+        }
+    }
 }
 
 fn time(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
