@@ -62,6 +62,8 @@ pub struct Server {
     pub started_unix: u64,
     /// 40 hex chars identifying this run (INFO run_id).
     pub run_id: String,
+    /// The replication id of this node's history (INFO master_replid).
+    pub replid: crate::replication::ReplId,
     auth: RwLock<Arc<Auth>>,
     limits: RwLock<ClientLimits>,
     monitors: Mutex<Vec<(ClientId, mpsc::UnboundedSender<Outbound>)>>,
@@ -128,6 +130,7 @@ impl Server {
             started: Instant::now(),
             started_unix: crate::keyspace::now_ms() / 1000,
             run_id: random_hex40(),
+            replid: crate::replication::ReplId::random(),
             auth: RwLock::new(Arc::new(auth)),
             limits: RwLock::new(limits),
             monitors: Mutex::new(Vec::new()),

@@ -1,0 +1,202 @@
+//! The replication log: the RESP-encoded command stream with its offsets, and the
+//! retained tail (the backlog) that partial resyncs and replica links read from.
+//!
+//! Offsets follow Redis: `end` is `master_repl_offset`, the count of bytes ever fed;
+//! the backlog holds the `histlen` bytes before it, whose first byte has offset
+//! `end - histlen + 1` (`repl_backlog_first_byte_offset`). A replica that asks for
+//! `PSYNC <id> <off>` can continue when `first_byte <= off <= end + 1`.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::ids::ReplOffset;
+use crate::engine::{Propagated, PropagationSink};
+
+/// Encodes one command as a RESP array of bulk strings (the replication wire format).
+pub fn encode_command(out: &mut BytesMut, args: &[Bytes]) {
+    let mut n = itoa::Buffer::new();
+    out.put_u8(b'*');
+    out.extend_from_slice(n.format(args.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.put_u8(b'$');
+        out.extend_from_slice(n.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The stream and its backlog.
+#[derive(Debug)]
+pub struct ReplicationLog {
+    /// The retained bytes, oldest first.
+    backlog: VecDeque<u8>,
+    /// How many bytes to retain (`repl-backlog-size`).
+    capacity: usize,
+    /// Offset of the last byte fed (`master_repl_offset`).
+    end: ReplOffset,
+    /// Database of the last command fed; a command for another db is preceded by SELECT.
+    selected_db: Option<usize>,
+    scratch: BytesMut,
+}
+
+impl ReplicationLog {
+    /// An empty log continuing from `end` that retains `capacity` bytes.
+    pub fn new(capacity: usize, end: ReplOffset) -> ReplicationLog {
+        ReplicationLog {
+            backlog: VecDeque::new(),
+            capacity: capacity.max(16 * 1024),
+            end,
+            selected_db: None,
+            scratch: BytesMut::new(),
+        }
+    }
+
+    /// `master_repl_offset`.
+    pub fn end(&self) -> ReplOffset {
+        self.end
+    }
+
+    /// `repl_backlog_histlen`: bytes retained.
+    pub fn histlen(&self) -> usize {
+        self.backlog.len()
+    }
+
+    /// `repl_backlog_first_byte_offset`: offset of the oldest retained byte.
+    pub fn first_byte(&self) -> ReplOffset {
+        ReplOffset(self.end.0 + 1 - self.backlog.len() as u64)
+    }
+
+    /// Changes how much is retained (`CONFIG SET repl-backlog-size`).
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(16 * 1024);
+        self.trim();
+    }
+
+    /// Forces the next command to be preceded by SELECT (a full sync starts a new stream
+    /// for the replica; a promoted replica must not rely on its master's selection).
+    pub fn forget_selected_db(&mut self) {
+        self.selected_db = None;
+    }
+
+    /// Appends raw stream bytes (already RESP).
+    pub fn feed_bytes(&mut self, bytes: &[u8]) {
+        self.backlog.extend(bytes);
+        self.end.0 += bytes.len() as u64;
+        self.trim();
+    }
+
+    /// Appends a command for `db`, preceded by SELECT when the db changes.
+    pub fn feed_command(&mut self, db: usize, args: &[Bytes]) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        if self.selected_db != Some(db) {
+            encode_command(
+                &mut buf,
+                &[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())],
+            );
+            self.selected_db = Some(db);
+        }
+        encode_command(&mut buf, args);
+        self.feed_bytes(&buf);
+        self.scratch = buf;
+    }
+
+    fn trim(&mut self) {
+        let excess = self.backlog.len().saturating_sub(self.capacity);
+        if excess > 0 {
+            self.backlog.drain(..excess);
+        }
+    }
+
+    /// Whether a replica whose next wanted byte is `from` can be served from the backlog.
+    pub fn can_continue_from(&self, from: ReplOffset) -> bool {
+        from >= self.first_byte() && from.0 <= self.end.0 + 1
+    }
+
+    /// Up to `max` bytes starting at offset `from`, or None when they are no longer (or
+    /// not yet) retained.
+    pub fn read_from(&self, from: ReplOffset, max: usize) -> Option<Bytes> {
+        if !self.can_continue_from(from) {
+            return None;
+        }
+        let start = (from.0 - self.first_byte().0) as usize;
+        let len = (self.backlog.len() - start).min(max);
+        let (a, b) = self.backlog.as_slices();
+        let mut out = BytesMut::with_capacity(len);
+        if start < a.len() {
+            let take = (a.len() - start).min(len);
+            out.extend_from_slice(&a[start..start + take]);
+            out.extend_from_slice(&b[..len - take]);
+        } else {
+            let s = start - a.len();
+            out.extend_from_slice(&b[s..s + len]);
+        }
+        Some(out.freeze())
+    }
+}
+
+impl PropagationSink for std::sync::Arc<std::sync::Mutex<ReplicationLog>> {
+    fn feed(&mut self, cmd: &Propagated) {
+        self.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .feed_command(cmd.db, &cmd.args);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn select_precedes_commands_for_a_new_db() {
+        let mut log = ReplicationLog::new(1 << 20, ReplOffset(0));
+        log.feed_command(0, &[b("SET"), b("k"), b("v")]);
+        log.feed_command(0, &[b("DEL"), b("k")]);
+        log.feed_command(3, &[b("DEL"), b("k")]);
+        let all = log.read_from(ReplOffset(1), usize::MAX).unwrap();
+        assert_eq!(
+            &all[..],
+            &b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"[..]
+        );
+        assert_eq!(log.end(), ReplOffset(all.len() as u64));
+        assert_eq!(log.first_byte(), ReplOffset(1));
+    }
+
+    #[test]
+    fn backlog_keeps_the_tail_and_answers_psync_ranges() {
+        let mut log = ReplicationLog::new(16 * 1024, ReplOffset(1000));
+        let chunk = vec![b'x'; 10_000];
+        log.feed_bytes(&chunk);
+        log.feed_bytes(&chunk);
+        assert_eq!(log.end(), ReplOffset(21_000));
+        assert_eq!(log.histlen(), 16 * 1024);
+        assert_eq!(log.first_byte(), ReplOffset(21_000 - 16 * 1024 + 1));
+        // A replica that applied up to the end asks for end+1: nothing to send, but valid.
+        assert!(log.can_continue_from(ReplOffset(21_001)));
+        assert_eq!(log.read_from(ReplOffset(21_001), 10).unwrap().len(), 0);
+        assert!(!log.can_continue_from(ReplOffset(21_002)));
+        // Too old: trimmed away.
+        assert!(log.read_from(ReplOffset(2000), 10).is_none());
+        let tail = log.read_from(ReplOffset(20_991), 100).unwrap();
+        assert_eq!(tail.len(), 10);
+    }
+
+    #[test]
+    fn reads_across_the_ring_boundary() {
+        let mut log = ReplicationLog::new(16 * 1024, ReplOffset(0));
+        for i in 0..40u32 {
+            log.feed_bytes(&[(i % 251) as u8; 1000]);
+        }
+        let first = log.first_byte();
+        let all = log.read_from(first, usize::MAX).unwrap();
+        assert_eq!(all.len(), log.histlen());
+        assert_eq!(all[all.len() - 1], 39);
+    }
+}
