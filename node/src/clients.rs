@@ -27,6 +27,10 @@ pub struct ClientInfo {
     pub db: AtomicUsize,
     /// Name of the last command run (CLIENT LIST `cmd=`).
     pub last_cmd: Mutex<&'static str>,
+    /// Bytes read from and written to this client (INFO total_net_*); each connection
+    /// counts its own, so no counter is shared between cores on the hot path.
+    pub net_in: AtomicU64,
+    pub net_out: AtomicU64,
     /// Bytes waiting in the pub/sub queue, checked against the pubsub output limit.
     pub queued_bytes: AtomicUsize,
     pub subscriptions: AtomicUsize,
@@ -183,6 +187,8 @@ impl ClientState {
 #[derive(Debug, Default)]
 pub struct ClientRegistry {
     next_id: AtomicU64,
+    closed_net_in: AtomicU64,
+    closed_net_out: AtomicU64,
     clients: Mutex<HashMap<ClientId, Arc<ClientInfo>>>,
 }
 
@@ -200,6 +206,8 @@ impl ClientRegistry {
             name: Mutex::new(None),
             db: AtomicUsize::new(0),
             last_cmd: Mutex::new("NULL"),
+            net_in: AtomicU64::new(0),
+            net_out: AtomicU64::new(0),
             queued_bytes: AtomicUsize::new(0),
             subscriptions: AtomicUsize::new(0),
             psubscriptions: AtomicUsize::new(0),
@@ -214,7 +222,39 @@ impl ClientRegistry {
     }
 
     pub fn unregister(&self, id: ClientId) {
-        self.clients.lock().expect("lock").remove(&id);
+        if let Some(c) = self.clients.lock().expect("lock").remove(&id) {
+            self.closed_net_in
+                .fetch_add(c.net_in.load(Ordering::Relaxed), Ordering::Relaxed);
+            self.closed_net_out
+                .fetch_add(c.net_out.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    /// Total bytes (read, written) over the server's life, since the last CONFIG RESETSTAT.
+    pub fn net_totals(&self) -> (u64, u64) {
+        let clients = self.clients.lock().expect("lock");
+        let live_in: u64 = clients
+            .values()
+            .map(|c| c.net_in.load(Ordering::Relaxed))
+            .sum();
+        let live_out: u64 = clients
+            .values()
+            .map(|c| c.net_out.load(Ordering::Relaxed))
+            .sum();
+        (
+            self.closed_net_in.load(Ordering::Relaxed) + live_in,
+            self.closed_net_out.load(Ordering::Relaxed) + live_out,
+        )
+    }
+
+    /// Zeroes the network counters (CONFIG RESETSTAT).
+    pub fn reset_net_totals(&self) {
+        self.closed_net_in.store(0, Ordering::Relaxed);
+        self.closed_net_out.store(0, Ordering::Relaxed);
+        for c in self.clients.lock().expect("lock").values() {
+            c.net_in.store(0, Ordering::Relaxed);
+            c.net_out.store(0, Ordering::Relaxed);
+        }
     }
 
     pub fn len(&self) -> usize {

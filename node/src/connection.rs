@@ -19,7 +19,7 @@ use crate::cmd::{self, BlockRequest, Ctx};
 use crate::keyspace::now_ms;
 use crate::pubsub::Outbound;
 use crate::resp::{parse_request, ReplyWriter};
-use crate::server::Server;
+use crate::server::{ClientLimits, Server};
 use crate::verbose;
 
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
@@ -98,6 +98,7 @@ pub async fn serve<S>(
         out: ReplyWriter::new(false),
         pending: VecDeque::new(),
         rx,
+        limits: (server.limits_version(), server.limits()),
     };
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
@@ -126,6 +127,8 @@ struct Connection {
     /// Parsed requests not yet executed (behind a blocked one, or a slow AUTH).
     pending: VecDeque<Vec<Bytes>>,
     rx: mpsc::UnboundedReceiver<Outbound>,
+    /// Cached [`Server::limits`] with the version they were read at.
+    limits: (u64, ClientLimits),
 }
 
 impl Connection {
@@ -175,9 +178,19 @@ impl Connection {
         }
     }
 
+    /// The server's per-client limits, re-read only when CONFIG SET changed them (the
+    /// shared lock's counter would otherwise bounce between cores on every batch).
+    fn limits(&mut self) -> ClientLimits {
+        let version = self.server.limits_version();
+        if version != self.limits.0 {
+            self.limits = (version, self.server.limits());
+        }
+        self.limits.1
+    }
+
     /// Moves every complete request from the input buffer to `pending`.
     fn parse_input(&mut self) -> Result<(), crate::resp::ProtocolError> {
-        let limits = self.server.limits().parse;
+        let limits = self.limits().parse;
         while let Some(args) = parse_request(&mut self.inbuf, &limits)? {
             if !args.is_empty() {
                 self.pending.push_back(args);
@@ -293,8 +306,8 @@ impl Connection {
     /// Whether the replies waiting to be written exceed the normal clients' output buffer
     /// limit (the hard limit, or a soft limit with no grace period); such a client is
     /// closed, as Redis does, rather than buffered without bound.
-    fn output_over_limit(&self) -> bool {
-        let limit = self.server.limits().normal_output;
+    fn output_over_limit(&mut self) -> bool {
+        let limit = self.limits().normal_output;
         let len = self.out.len() as u64;
         let over = (limit.hard > 0 && len > limit.hard)
             || (limit.soft > 0 && limit.soft_secs == 0 && len > limit.soft);
@@ -309,8 +322,8 @@ impl Connection {
         over
     }
 
-    fn check_query_buffer(&self) -> std::io::Result<()> {
-        let limit = self.server.limits().query_buffer;
+    fn check_query_buffer(&mut self) -> std::io::Result<()> {
+        let limit = self.limits().query_buffer;
         if self.inbuf.len() as u64 > limit {
             crate::warning!(
                 "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
@@ -329,7 +342,7 @@ impl Connection {
         &mut self,
         stream: &mut S,
     ) -> std::io::Result<bool> {
-        let idle_limit = self.server.limits().idle_timeout;
+        let idle_limit = self.limits().idle_timeout;
         let idle = async {
             if idle_limit == 0 || self.client.in_pubsub() {
                 std::future::pending::<()>().await;
@@ -342,7 +355,7 @@ impl Connection {
                 if n == 0 {
                     return Ok(false);
                 }
-                self.server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                self.client.info.net_in.fetch_add(n as u64, Ordering::Relaxed);
                 *self.client.info.last_interaction.lock().expect("lock") = Instant::now();
                 self.check_query_buffer()?;
                 Ok(true)
@@ -395,9 +408,9 @@ impl Connection {
         if self.out.is_empty() {
             return Ok(());
         }
-        self.server
-            .stats
-            .net_output_bytes
+        self.client
+            .info
+            .net_out
             .fetch_add(self.out.len() as u64, Ordering::Relaxed);
         stream.write_all(self.out.buffer()).await?;
         // Clearing (not taking) keeps the buffer's capacity for the next batch.

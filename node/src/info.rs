@@ -221,6 +221,7 @@ fn persistence_section(server: &Server, state: &EngineState, out: &mut String) {
 
 fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     let s = &server.stats;
+    let (net_in, net_out) = server.clients.net_totals();
     out.push_str("# Stats\r\n");
     line(
         out,
@@ -229,16 +230,8 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     );
     line(out, "total_commands_processed", state.commands_processed);
     line(out, "instantaneous_ops_per_sec", 0);
-    line(
-        out,
-        "total_net_input_bytes",
-        s.net_input_bytes.load(Ordering::Relaxed),
-    );
-    line(
-        out,
-        "total_net_output_bytes",
-        s.net_output_bytes.load(Ordering::Relaxed),
-    );
+    line(out, "total_net_input_bytes", net_in);
+    line(out, "total_net_output_bytes", net_out);
     line(out, "instantaneous_input_kbps", "0.00");
     line(out, "instantaneous_output_kbps", "0.00");
     line(

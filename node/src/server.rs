@@ -24,18 +24,11 @@ use crate::{notice, warning};
 pub struct ServerStats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
 }
 
 impl ServerStats {
     pub fn reset(&self) {
-        for c in [
-            &self.connections_received,
-            &self.rejected_connections,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
-        ] {
+        for c in [&self.connections_received, &self.rejected_connections] {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -66,6 +59,8 @@ pub struct Server {
     pub replid: crate::replication::ReplId,
     auth: RwLock<Arc<Auth>>,
     limits: RwLock<ClientLimits>,
+    /// Bumped whenever `limits` changes, so connections can cache them.
+    limits_version: std::sync::atomic::AtomicU64,
     monitors: Mutex<Vec<(ClientId, mpsc::UnboundedSender<Outbound>)>>,
     monitor_count: AtomicUsize,
     pub shutdown: Shutdown,
@@ -133,6 +128,7 @@ impl Server {
             replid: crate::replication::ReplId::random(),
             auth: RwLock::new(Arc::new(auth)),
             limits: RwLock::new(limits),
+            limits_version: std::sync::atomic::AtomicU64::new(0),
             monitors: Mutex::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             shutdown: Shutdown::default(),
@@ -143,6 +139,11 @@ impl Server {
 
     pub fn config(&self) -> RwLockReadGuard<'_, Config> {
         self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The version of [`Server::limits`]; a changed value means reload them.
+    pub fn limits_version(&self) -> u64 {
+        self.limits_version.load(Ordering::Acquire)
     }
 
     pub fn limits(&self) -> ClientLimits {
@@ -188,6 +189,7 @@ impl Server {
             crate::log::set_level(crate::log::Level::from_name(next.get("loglevel")));
         }
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_from(&next);
+        self.limits_version.fetch_add(1, Ordering::Release);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = next;
         Ok(())
     }

@@ -162,6 +162,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             return Err(CmdError::Arity("config|resetstat".into()));
         }
         ctx.server.stats.reset();
+        ctx.server.clients.reset_net_totals();
         ctx.state.stats = Default::default();
         ctx.state.commands_processed = 0;
         ctx.out.ok();
