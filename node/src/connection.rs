@@ -18,7 +18,7 @@ use crate::clients::{ClientState, ReplyMode};
 use crate::cmd::{self, BlockRequest, Ctx};
 use crate::keyspace::now_ms;
 use crate::pubsub::Outbound;
-use crate::resp::{parse_request, ReplyWriter};
+use crate::resp::{ReplyWriter, RequestParser};
 use crate::server::{ClientLimits, Server};
 use crate::verbose;
 
@@ -99,6 +99,7 @@ pub async fn serve<S>(
         pending: VecDeque::new(),
         rx,
         limits: (server.limits_version(), server.limits()),
+        parser: RequestParser::new(server.limits().parse),
     };
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
@@ -108,13 +109,16 @@ pub async fn serve<S>(
 }
 
 /// Reads into `buf`, first making room for a full-sized read (frames split off the
-/// front of the buffer take its capacity with them).
+/// front of the buffer take its capacity with them), or for the whole argument the parser
+/// is waiting for, so a large value is not grown 16 KB at a time.
 async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut BytesMut,
+    needed: Option<usize>,
 ) -> std::io::Result<usize> {
-    if buf.capacity() - buf.len() < 4096 {
-        buf.reserve(16 * 1024);
+    let want = needed.map_or(0, |n| n.saturating_sub(buf.len()));
+    if buf.capacity() - buf.len() < want.max(4096) {
+        buf.reserve(want.max(16 * 1024));
     }
     stream.read_buf(buf).await
 }
@@ -129,6 +133,7 @@ struct Connection {
     rx: mpsc::UnboundedReceiver<Outbound>,
     /// Cached [`Server::limits`] with the version they were read at.
     limits: (u64, ClientLimits),
+    parser: RequestParser,
 }
 
 impl Connection {
@@ -191,7 +196,8 @@ impl Connection {
     /// Moves every complete request from the input buffer to `pending`.
     fn parse_input(&mut self) -> Result<(), crate::resp::ProtocolError> {
         let limits = self.limits().parse;
-        while let Some(args) = parse_request(&mut self.inbuf, &limits)? {
+        self.parser.set_limits(limits);
+        while let Some(args) = self.parser.parse(&mut self.inbuf)? {
             if !args.is_empty() {
                 self.pending.push_back(args);
             }
@@ -288,7 +294,7 @@ impl Connection {
                 _ = req.waker.notified() => break Some(false),
                 _ = sleep => break Some(true),
                 _ = self.client.info.kill.notified() => break None,
-                r = read_more(stream, &mut self.inbuf) => {
+                r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
                     // Input while blocked waits its turn; EOF ends the client.
                     if r? == 0 {
                         break None;
@@ -350,7 +356,7 @@ impl Connection {
             tokio::time::sleep(Duration::from_secs(idle_limit)).await;
         };
         tokio::select! {
-            r = read_more(stream, &mut self.inbuf) => {
+            r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
                 let n = r?;
                 if n == 0 {
                     return Ok(false);

@@ -180,3 +180,20 @@ fn output_buffer_limit_closes_the_client_not_the_server() {
     );
     assert_reply(&mut node.client(), &["STRLEN", "big"], ":614400\r\n");
 }
+
+#[test]
+fn large_values_and_long_argument_lists_arrive_in_pieces() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    let big = vec![b'v'; 8 * 1024 * 1024];
+    assert_reply(&mut c, &[&b"SET"[..], b"big", &big], "+OK\r\n");
+    assert_reply(&mut c, &["STRLEN", "big"], ":8388608\r\n");
+    let mut mset: Vec<String> = vec!["MSET".into()];
+    for i in 0..50_000 {
+        mset.push(format!("k{i}"));
+        mset.push(format!("v{i}"));
+    }
+    assert_reply(&mut c, &mset, "+OK\r\n");
+    assert_reply(&mut c, &["DBSIZE"], ":50001\r\n");
+    assert_reply(&mut c, &["GET", "k49999"], "$6\r\nv49999\r\n");
+}

@@ -7,5 +7,5 @@
 mod parser;
 mod writer;
 
-pub use parser::{parse_request, split_args, ParseLimits, ProtocolError};
+pub use parser::{parse_request, split_args, ParseLimits, ProtocolError, RequestParser};
 pub use writer::ReplyWriter;

@@ -57,23 +57,162 @@ const BIG_ARG: usize = 32 * 1024;
 /// Longest `*N` or `$N` header line Redis accepts before giving up.
 const MAX_HEADER_LINE: usize = 1024 * 64;
 
-/// Parses one request from the front of `buf`.
-///
-/// Returns `Ok(Some(args))` and consumes the frame, `Ok(None)` when more bytes are needed
-/// (nothing consumed), or a [`ProtocolError`]. An empty inline line yields `Some(vec![])`,
-/// which callers skip, as Redis does.
+/// Parses one request from the front of `buf` (a fresh parser each time: fine for
+/// whole frames; connections keep a [`RequestParser`] so partial frames resume).
 pub fn parse_request(
     buf: &mut BytesMut,
     limits: &ParseLimits,
 ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    if buf.is_empty() {
-        return Ok(None);
+    RequestParser::new(*limits).parse(buf)
+}
+
+/// An incremental request parser. A multibulk request that arrives in pieces is not
+/// re-scanned from its start on every read: the parser remembers the arguments it has
+/// already validated (the buffer is only consumed once the request is complete, so their
+/// positions stay valid), and says how many bytes the argument in progress still needs so
+/// the reader can make room for it at once.
+#[derive(Debug)]
+pub struct RequestParser {
+    limits: ParseLimits,
+    partial: Option<Partial>,
+}
+
+/// A multibulk request whose arguments are not all in the buffer yet.
+#[derive(Debug)]
+struct Partial {
+    count: usize,
+    /// Where the next argument's `$len` header starts.
+    pos: usize,
+    spans: Spans,
+    /// Buffer length the argument in progress needs to be complete (0 = unknown).
+    needed: usize,
+}
+
+impl RequestParser {
+    pub fn new(limits: ParseLimits) -> RequestParser {
+        RequestParser {
+            limits,
+            partial: None,
+        }
     }
-    if buf[0] == b'*' {
-        parse_multibulk(buf, limits)
-    } else {
-        parse_inline(buf, limits)
+
+    /// Replaces the limits (CONFIG SET proto-max-bulk-len).
+    pub fn set_limits(&mut self, limits: ParseLimits) {
+        self.limits = limits;
     }
+
+    /// Buffer length the request in progress needs, when a bulk length announced it; lets
+    /// the reader reserve room for a large argument in one step.
+    pub fn bytes_needed(&self) -> Option<usize> {
+        self.partial.as_ref().map(|p| p.needed).filter(|n| *n > 0)
+    }
+
+    /// Parses the next request from the front of `buf`: `Ok(Some(args))` consumes it,
+    /// `Ok(None)` means more bytes are needed (nothing consumed), or a [`ProtocolError`].
+    /// An empty inline line yields `Some(vec![])`, which callers skip, as Redis does.
+    pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        if self.partial.is_none() {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if buf[0] != b'*' {
+                return parse_inline(buf, &self.limits);
+            }
+            let Some(cr) = find_crlf(buf, 1) else {
+                if buf.len() > MAX_HEADER_LINE {
+                    return Err(ProtocolError::MultibulkCountTooBig);
+                }
+                return Ok(None);
+            };
+            if cr + 1 >= buf.len() {
+                return Ok(None);
+            }
+            let count =
+                parse_header_int(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+            if count > self.limits.max_multibulk_len as i64 {
+                return Err(ProtocolError::InvalidMultibulkLength);
+            }
+            if count <= 0 {
+                buf.advance(cr + 2);
+                return Ok(Some(Vec::new()));
+            }
+            self.partial = Some(Partial {
+                count: count as usize,
+                pos: cr + 2,
+                // An announced count only bounds, never sizes, what we allocate.
+                spans: Spans::new(count as usize),
+                needed: 0,
+            });
+        }
+        let partial = self.partial.as_mut().expect("set above");
+        match scan_bulks(buf, partial, &self.limits) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => {
+                self.partial = None;
+                return Err(e);
+            }
+        }
+        let partial = self.partial.take().expect("complete request");
+        // Arguments that may be stored get their own allocation: a slice would pin the
+        // whole read buffer for as long as the keyspace keeps the value. The command name
+        // is never stored, and big arguments (like Redis's PROTO_MBULK_BIG_ARG) are most of
+        // their buffer anyway: those are sliced without a copy.
+        let frame = buf.split_to(partial.pos).freeze();
+        Ok(Some(
+            partial
+                .spans
+                .as_slice()
+                .iter()
+                .enumerate()
+                .map(|(i, &(s, e))| {
+                    if i == 0 || e - s >= BIG_ARG {
+                        frame.slice(s..e)
+                    } else {
+                        Bytes::copy_from_slice(&frame[s..e])
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Validates bulk arguments from `partial.pos` on, recording their spans. Returns true
+/// once all `partial.count` arguments are present.
+fn scan_bulks(
+    buf: &[u8],
+    partial: &mut Partial,
+    limits: &ParseLimits,
+) -> Result<bool, ProtocolError> {
+    while partial.spans.len() < partial.count {
+        let pos = partial.pos;
+        partial.needed = 0;
+        if pos >= buf.len() {
+            return Ok(false);
+        }
+        if buf[pos] != b'$' {
+            return Err(ProtocolError::ExpectedBulk(buf[pos] as char));
+        }
+        let Some(cr) = find_crlf(buf, pos + 1) else {
+            if buf.len() - pos > MAX_HEADER_LINE {
+                return Err(ProtocolError::BulkCountTooBig);
+            }
+            return Ok(false);
+        };
+        let len = parse_header_int(&buf[pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
+        if len < 0 || len as u64 > limits.max_bulk_len {
+            return Err(ProtocolError::InvalidBulkLength);
+        }
+        let start = cr + 2;
+        let end = start + len as usize;
+        if end + 2 > buf.len() {
+            partial.needed = end + 2;
+            return Ok(false);
+        }
+        partial.spans.push((start, end));
+        partial.pos = end + 2;
+    }
+    Ok(true)
 }
 
 /// Position of the next `\r` at or after `from`. Header lines are a few bytes long, so a
@@ -112,79 +251,8 @@ fn parse_header_int(digits: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-fn parse_multibulk(
-    buf: &mut BytesMut,
-    limits: &ParseLimits,
-) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(cr) = find_crlf(buf, 1) else {
-        if buf.len() > MAX_HEADER_LINE {
-            return Err(ProtocolError::MultibulkCountTooBig);
-        }
-        return Ok(None);
-    };
-    if cr + 1 >= buf.len() {
-        return Ok(None);
-    }
-    let count = parse_header_int(&buf[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
-    if count > limits.max_multibulk_len as i64 {
-        return Err(ProtocolError::InvalidMultibulkLength);
-    }
-    let mut pos = cr + 2;
-    if count <= 0 {
-        buf.advance(pos);
-        return Ok(Some(Vec::new()));
-    }
-    // First pass: check that the whole frame is present, validating headers as we go.
-    // Spans of short requests stay on the stack; a long request's announced count only
-    // bounds, never sizes, what we allocate before its bytes arrive.
-    let mut spans = Spans::new(count as usize);
-    for _ in 0..count {
-        if pos >= buf.len() {
-            return Ok(None);
-        }
-        if buf[pos] != b'$' {
-            return Err(ProtocolError::ExpectedBulk(buf[pos] as char));
-        }
-        let Some(cr) = find_crlf(buf, pos + 1) else {
-            if buf.len() - pos > MAX_HEADER_LINE {
-                return Err(ProtocolError::BulkCountTooBig);
-            }
-            return Ok(None);
-        };
-        let len = parse_header_int(&buf[pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
-        if len < 0 || len as u64 > limits.max_bulk_len {
-            return Err(ProtocolError::InvalidBulkLength);
-        }
-        let start = cr + 2;
-        let end = start + len as usize;
-        if end + 2 > buf.len() {
-            return Ok(None);
-        }
-        spans.push((start, end));
-        pos = end + 2;
-    }
-    // Arguments that may be stored get their own allocation: a slice would pin the whole
-    // read buffer for as long as the keyspace keeps the value. The command name is never
-    // stored, and big arguments (like Redis's PROTO_MBULK_BIG_ARG) are most of their
-    // buffer anyway: those are sliced without a copy.
-    let frame = buf.split_to(pos).freeze();
-    Ok(Some(
-        spans
-            .as_slice()
-            .iter()
-            .enumerate()
-            .map(|(i, &(s, e))| {
-                if i == 0 || e - s >= BIG_ARG {
-                    frame.slice(s..e)
-                } else {
-                    Bytes::copy_from_slice(&frame[s..e])
-                }
-            })
-            .collect(),
-    ))
-}
-
 /// Argument positions of one request: on the stack for short requests.
+#[derive(Debug)]
 struct Spans {
     inline: [(usize, usize); INLINE_SPANS],
     len: usize,
@@ -212,6 +280,14 @@ impl Spans {
             self.len += 1;
         } else {
             self.spilled.push(span);
+        }
+    }
+
+    fn len(&self) -> usize {
+        if self.spilled.capacity() == 0 {
+            self.len
+        } else {
+            self.spilled.len()
         }
     }
 
@@ -356,6 +432,52 @@ mod tests {
             assert_eq!(parse_request(&mut buf, &ParseLimits::default()), Ok(None));
             assert_eq!(buf.len(), cut, "partial frame must not be consumed");
         }
+    }
+
+    #[test]
+    fn resumes_a_request_fed_byte_by_byte() {
+        let full = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$10\r\n0123456789\r\n*1\r\n$4\r\nPING\r\n";
+        let mut parser = RequestParser::new(ParseLimits::default());
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for &b in full.iter() {
+            buf.extend_from_slice(&[b]);
+            while let Some(args) = parser.parse(&mut buf).unwrap() {
+                got.push(args);
+            }
+            if buf.len() >= 27 && got.is_empty() {
+                // The announced value length tells the reader how much room to make.
+                assert_eq!(parser.bytes_needed(), Some(39));
+            }
+        }
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            vec![
+                Bytes::from("SET"),
+                Bytes::from("key"),
+                Bytes::from("0123456789")
+            ]
+        );
+        assert_eq!(got[1], vec![Bytes::from("PING")]);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn error_after_partial_input_resets_the_parser() {
+        let mut parser = RequestParser::new(ParseLimits::default());
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n"[..]);
+        assert_eq!(parser.parse(&mut buf), Ok(None));
+        buf.extend_from_slice(b"+oops\r\n");
+        assert_eq!(
+            parser.parse(&mut buf),
+            Err(ProtocolError::ExpectedBulk('+'))
+        );
+        let mut fresh = BytesMut::from(&b"PING\r\n"[..]);
+        assert_eq!(
+            parser.parse(&mut fresh).unwrap().unwrap(),
+            vec![Bytes::from("PING")]
+        );
     }
 
     #[test]
