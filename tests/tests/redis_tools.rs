@@ -140,15 +140,31 @@ const BENCHMARK_TESTS: &[&str] = &["PING_INLINE", "PING_MBULK", "SET", "GET", "I
 #[test]
 fn benchmark_suite_has_no_errors() {
     let node = Node::tandem(&[]);
-    let Some(bin) = redis_tool("redis-benchmark") else { return };
+    let Some(bin) = redis_tool("redis-benchmark") else {
+        return;
+    };
     let tests = BENCHMARK_TESTS.join(",").to_lowercase();
     let out = Command::new(bin)
-        .args(["-p", &node.port.to_string(), "-n", "2000", "-c", "20", "-q", "-t", &tests])
+        .args([
+            "-p",
+            &node.port.to_string(),
+            "-n",
+            "2000",
+            "-c",
+            "20",
+            "-q",
+            "-t",
+            &tests,
+        ])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
-    assert!(!text.contains("rror"), "redis-benchmark reported errors:\n{text}");
+    assert!(
+        !text.contains("rror"),
+        "redis-benchmark reported errors:\n{text}"
+    );
     for test in BENCHMARK_TESTS {
         // redis-benchmark names some tests with a detail: "MSET (10 keys): ...".
         assert!(
