@@ -150,6 +150,50 @@ pub(super) fn parse_scan_options(a: &[Bytes], allow_type: bool) -> Result<ScanOp
     Ok(opts)
 }
 
+/// One step of HSCAN, SSCAN or ZSCAN over a collection's elements (`(member, payload)`).
+///
+/// A compact collection (what Redis keeps as a listpack or intset) is returned whole with
+/// cursor 0, as Redis does. A large one is walked in the order of a fixed hash of each
+/// member, the cursor being the next hash to visit: a member present for the whole scan
+/// is returned, whatever is added or removed in between. Each step costs O(n).
+pub(super) fn scan_collection<'a, T>(
+    items: impl Iterator<Item = (&'a [u8], T)>,
+    compact: bool,
+    cursor: u64,
+    opts: &ScanOptions,
+) -> (u64, Vec<(&'a [u8], T)>) {
+    let keep = |m: &[u8]| {
+        opts.pattern
+            .as_ref()
+            .is_none_or(|p| glob_match(p, m, false))
+    };
+    if compact {
+        return (0, items.filter(|(m, _)| keep(m)).collect());
+    }
+    let hasher = foldhash::fast::FixedState::with_seed(0x7a6e_6465_6d00);
+    let mut ranked: Vec<(u64, (&'a [u8], T))> = items
+        .map(|item| (std::hash::BuildHasher::hash_one(&hasher, item.0), item))
+        .filter(|(h, _)| *h >= cursor)
+        .collect();
+    ranked.sort_unstable_by_key(|(h, _)| *h);
+    // Never split members of equal hash across two steps.
+    let mut take = opts.count.min(ranked.len());
+    while take > 0 && take < ranked.len() && ranked[take].0 == ranked[take - 1].0 {
+        take += 1;
+    }
+    let next = match ranked.get(take) {
+        Some((h, _)) => *h,
+        None => 0,
+    };
+    ranked.truncate(take);
+    let found = ranked
+        .into_iter()
+        .map(|(_, item)| item)
+        .filter(|(m, _)| keep(m))
+        .collect();
+    (next, found)
+}
+
 fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&a[1])?;
     let opts = parse_scan_options(&a[2..], true)?;

@@ -11,7 +11,7 @@ pub mod value;
 mod zset;
 
 pub use db::{Db, DbSnapshot, Entry, ScanCursor};
-pub use value::{glob_match, Value, ValueKind};
+pub use value::{glob_match, remove_field, FieldMap, MemberSet, Value, ValueKind};
 pub use zset::{Score, SortedSet};
 
 /// Milliseconds since the Unix epoch, the unit of every expiry time.

@@ -7,7 +7,10 @@ use bytes::Bytes;
 
 use super::zset::SortedSet;
 
-pub type FieldMap = hashbrown::HashMap<Bytes, Bytes, foldhash::fast::RandomState>;
+/// A hash's fields in insertion order, which is the order Redis replies in while a hash
+/// is small (listpack-encoded); removals keep the order while it is small (see
+/// [`remove_field`]).
+pub type FieldMap = indexmap::IndexMap<Bytes, Bytes, foldhash::fast::RandomState>;
 pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
 
 /// A value. Collections are shared on clone and copied on first write while shared.
@@ -57,6 +60,17 @@ impl ValueKind {
             b"zset" => ValueKind::ZSet,
             _ => return None,
         })
+    }
+}
+
+/// Removes a field, keeping the insertion order of the others while the hash is small
+/// enough for Redis to keep it as a listpack (O(n), like Redis's listpack delete), and
+/// swapping in the last field otherwise (O(1); Redis's hashtable order is unspecified).
+pub fn remove_field(map: &mut FieldMap, field: &[u8]) -> Option<Bytes> {
+    if map.len() <= LISTPACK_MAX_ENTRIES + 1 {
+        map.shift_remove(field)
+    } else {
+        map.swap_remove(field)
     }
 }
 
