@@ -81,7 +81,7 @@ fn read_hash<'c>(
 
 /// Sets field/value pairs; returns how many fields were new.
 fn set_pairs(ctx: &mut Ctx, a: &[Bytes]) -> Result<i64, CmdError> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(CmdError::Arity(
             String::from_utf8_lossy(&a[0]).to_ascii_lowercase(),
         ));
@@ -334,12 +334,15 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     let resp3 = out.is_resp3();
     out.array(if with_values && !resp3 { n * 2 } else { n });
-    for j in 0..n {
+    let mut repeated = std::iter::repeat_with(|| rand::random::<usize>() % map.len());
+    let mut distinct = distinct.into_iter();
+    for _ in 0..n {
         let i = if count < 0 {
-            rand::random::<usize>() % map.len()
+            repeated.next()
         } else {
-            distinct[j]
-        };
+            distinct.next()
+        }
+        .expect("n picks available");
         let (k, v) = map.get_index(i).expect("index in range");
         if with_values && resp3 {
             out.array(2);
