@@ -20,6 +20,14 @@ pub fn uint(arg: &[u8]) -> Result<u64, CmdError> {
     }
 }
 
+/// Parses a count that must not be negative (LPOP, SPOP...): Redis answers "value is
+/// out of range, must be positive" both for a negative number and for a non-number.
+pub fn positive_count(arg: &[u8]) -> Result<usize, CmdError> {
+    let out_of_range = || CmdError::msg("ERR value is out of range, must be positive");
+    let n = int_or(arg, out_of_range())?;
+    usize::try_from(n).map_err(|_| out_of_range())
+}
+
 /// Parses an integer, with a custom error (e.g. "ERR value is out of range, must be positive").
 pub fn int_or(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
     parse_canonical_i64(arg).ok_or(err)

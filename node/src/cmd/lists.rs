@@ -218,21 +218,13 @@ fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
     Ok(read_list(ctx, key)?.is_some_and(|l| !l.is_empty()))
 }
 
-/// Parses a pop count: Redis answers "value is out of range, must be positive" both for
-/// a negative number and for one that is not a number.
-fn parse_count(arg: &[u8]) -> Result<usize, CmdError> {
-    let out_of_range = || CmdError::msg("ERR value is out of range, must be positive");
-    let n = args::int_or(arg, out_of_range())?;
-    usize::try_from(n).map_err(|_| out_of_range())
-}
-
 fn pop(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult {
     if a.len() > 3 {
         return Err(CmdError::Arity(
             String::from_utf8_lossy(&a[0]).to_ascii_lowercase(),
         ));
     }
-    let count = a.get(2).map(|c| parse_count(c)).transpose()?;
+    let count = a.get(2).map(|c| args::positive_count(c)).transpose()?;
     let key = &a[1];
     if !has_elements(ctx, key)? {
         match count {
