@@ -139,6 +139,21 @@ impl SortedSet {
     pub fn contains(&self, member: &[u8]) -> bool {
         self.scores.contains_key(member)
     }
+
+    /// Members by rank, `start..=end` (already clamped), ascending or from the top.
+    pub fn range_by_rank(
+        &self,
+        start: usize,
+        end: usize,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = (&Bytes, f64)> + '_> {
+        let n = end + 1 - start;
+        if reverse {
+            Box::new(self.iter().rev().skip(start).take(n))
+        } else {
+            Box::new(self.iter().skip(start).take(n))
+        }
+    }
 }
 
 #[cfg(test)]

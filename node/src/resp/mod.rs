@@ -8,4 +8,4 @@ mod parser;
 mod writer;
 
 pub use parser::{parse_request, split_args, ParseLimits, ProtocolError, RequestParser};
-pub use writer::ReplyWriter;
+pub use writer::{format_double, ReplyWriter};
