@@ -133,29 +133,37 @@ fn stat_prints_rows_for_a_second() {
     assert!(!text.contains("ERR"), "{text}");
 }
 
-/// The redis-benchmark tests of the command families tandem has so far; the list grows to
-/// the whole default suite as the list, hash, set and sorted set families land.
-const BENCHMARK_TESTS: &[&str] = &["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET"];
+/// Every test of redis-benchmark's default suite.
+const BENCHMARK_TESTS: &[&str] = &[
+    "PING_INLINE",
+    "PING_MBULK",
+    "SET",
+    "GET",
+    "INCR",
+    "LPUSH",
+    "RPUSH",
+    "LPOP",
+    "RPOP",
+    "SADD",
+    "HSET",
+    "SPOP",
+    "ZADD",
+    "ZPOPMIN",
+    "LRANGE_100",
+    "LRANGE_300",
+    "LRANGE_500",
+    "LRANGE_600",
+    "MSET",
+];
 
 #[test]
-fn benchmark_suite_has_no_errors() {
+fn benchmark_default_suite_has_no_errors() {
     let node = Node::tandem(&[]);
     let Some(bin) = redis_tool("redis-benchmark") else {
         return;
     };
-    let tests = BENCHMARK_TESTS.join(",").to_lowercase();
     let out = Command::new(bin)
-        .args([
-            "-p",
-            &node.port.to_string(),
-            "-n",
-            "2000",
-            "-c",
-            "20",
-            "-q",
-            "-t",
-            &tests,
-        ])
+        .args(["-p", &node.port.to_string(), "-n", "2000", "-c", "20", "-q"])
         .output()
         .unwrap();
     let text =
