@@ -418,10 +418,22 @@ impl Connection {
             .info
             .net_out
             .fetch_add(self.out.len() as u64, Ordering::Relaxed);
-        stream.write_all(self.out.buffer()).await?;
+        // A client that does not read would keep us in write_all forever; a kill (CLIENT
+        // KILL, an output buffer limit) must still end the connection.
+        let info = self.client.info.clone();
+        let write = async {
+            stream.write_all(self.out.buffer()).await?;
+            stream.flush().await
+        };
+        tokio::select! {
+            r = write => r?,
+            _ = info.kill.notified() => {
+                return Err(std::io::Error::other("client killed while writing"));
+            }
+        }
         // Clearing (not taking) keeps the buffer's capacity for the next batch.
         self.out.clear();
-        stream.flush().await
+        Ok(())
     }
 
     /// Releases what the client held in shared state.

@@ -99,6 +99,10 @@ impl PubSub {
         let reg = self.inner.lock().expect("pubsub lock");
         let mut n = 0;
         let mut deliver = |sub: &Subscriber, msg: Message| {
+            if sub.info.killed.load(Ordering::Relaxed) {
+                // Already over its limit and closing: queue nothing more.
+                return;
+            }
             let size = msg.size();
             let queued = sub.info.queued_bytes.fetch_add(size, Ordering::Relaxed) + size;
             if hard_limit > 0 && queued > hard_limit {

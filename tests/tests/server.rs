@@ -298,3 +298,57 @@ fn command_docs_give_redis_cli_its_hints() {
         ["a", "b"]
     );
 }
+
+#[test]
+fn maxclients_refuses_the_extra_connection() {
+    let node = Node::tandem(&["--maxclients", "2"]);
+    let mut a = node.client();
+    let mut b = node.client();
+    assert_reply(&mut a, &["PING"], "+PONG\r\n");
+    assert_reply(&mut b, &["PING"], "+PONG\r\n");
+    let mut c = node.client();
+    assert_eq!(
+        c.read(),
+        Reply::Error("ERR max number of clients reached".into())
+    );
+    assert!(c.is_closed());
+    assert_reply(&mut a, &["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let node = Node::tandem(&["--timeout", "1"]);
+    let mut idle = node.client();
+    assert_reply(&mut idle, &["PING"], "+PONG\r\n");
+    // The server closes the idle client on its own; is_closed polls until EOF.
+    idle.stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert!(
+        idle.is_closed(),
+        "an idle client must be closed after `timeout` seconds"
+    );
+}
+
+#[test]
+fn slow_subscriber_is_disconnected_at_the_pubsub_output_limit() {
+    let node = Node::tandem(&["--client-output-buffer-limit", "pubsub 256kb 0 0"]);
+    let mut sub = node.client();
+    assert_eq!(
+        sub.cmd(&["SUBSCRIBE", "firehose"]).array()[0].text(),
+        "subscribe"
+    );
+    // The subscriber never reads: once the socket buffers fill, messages queue up in the
+    // server until the limit closes the subscriber.
+    let mut publisher = node.client();
+    let payload = "x".repeat(64 * 1024);
+    wait_until(
+        Duration::from_secs(20),
+        "the slow subscriber to be dropped",
+        || {
+            publisher.cmd(&["PUBLISH", "firehose", payload.as_str()]);
+            publisher.cmd(&["PUBSUB", "NUMSUB", "firehose"]).array()[1].int() == 0
+        },
+    );
+    assert_reply(&mut publisher, &["PING"], "+PONG\r\n");
+}
