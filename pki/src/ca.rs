@@ -105,6 +105,18 @@ pub(crate) fn random_serial() -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
+/// A CA name unique to this `pki init` ("tandem CA <host> <8 hex>"): two separately made
+/// CAs must not share a subject, or a certificate from one would be reported against the
+/// other as a bad signature instead of an unknown issuer.
+pub fn unique_name() -> String {
+    let mut tag = [0u8; 4];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut tag)
+        .expect("system randomness");
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let host = crate::issue::host_name().unwrap_or_else(|| "localhost".into());
+    format!("tandem CA {host} {hex}")
+}
+
 /// A new self-signed CA: basicConstraints CA, keyCertSign and cRLSign.
 /// Returns the certificate PEM and the key.
 pub fn create(

@@ -273,3 +273,263 @@ impl<T> Reloadable<T> {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::{self, KeyType, Validity};
+    use crate::issue::{issue, IssueRequest};
+    use crate::profile::Profile;
+    use crate::store::{write_file, CERT_MODE, KEY_MODE};
+    use rustls::{ClientConnection, ServerConnection};
+    use std::path::Path;
+
+    /// Writes a CA and the named certificates (name, profile, extra SANs) into `dir`.
+    fn make_pki(dir: &Path, leaves: &[(&str, Profile)]) {
+        let (ca_pem, ca_key) =
+            ca::create(&ca::unique_name(), Validity::days(30), KeyType::EcdsaP256).unwrap();
+        write_file(&dir.join("ca.crt"), &ca_pem, CERT_MODE).unwrap();
+        write_file(&dir.join("ca.key"), &ca_key.serialize_pem(), KEY_MODE).unwrap();
+        let ca = ca::Ca::load(dir).unwrap();
+        for (name, profile) in leaves {
+            let issued = issue(
+                &ca,
+                &IssueRequest {
+                    name: name.to_string(),
+                    profile: *profile,
+                    sans: vec![],
+                    validity: Validity::days(30),
+                    key_type: KeyType::EcdsaP256,
+                },
+            )
+            .unwrap();
+            write_file(
+                &dir.join(format!("{name}.crt")),
+                &issued.cert_pem,
+                CERT_MODE,
+            )
+            .unwrap();
+            write_file(&dir.join(format!("{name}.key")), &issued.key_pem, KEY_MODE).unwrap();
+        }
+    }
+
+    /// Runs a handshake in memory; Ok when both sides complete it.
+    fn handshake(
+        client: ClientConfig,
+        server: ServerConfig,
+        name: &str,
+    ) -> Result<ServerConnection, rustls::Error> {
+        let mut c = ClientConnection::new(
+            Arc::new(client),
+            ServerName::try_from(name.to_string()).unwrap(),
+        )?;
+        let mut s = ServerConnection::new(Arc::new(server))?;
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            c.write_tls(&mut buf).unwrap();
+            s.read_tls(&mut &buf[..]).unwrap();
+            s.process_new_packets()?;
+            let mut buf = Vec::new();
+            s.write_tls(&mut buf).unwrap();
+            c.read_tls(&mut &buf[..]).unwrap();
+            c.process_new_packets()?;
+            if !c.is_handshaking() && !s.is_handshaking() {
+                return Ok(s);
+            }
+        }
+        Err(rustls::Error::General("handshake did not finish".into()))
+    }
+
+    fn server_files(dir: &Path) -> ServerFiles {
+        ServerFiles {
+            cert: dir.join("node.crt"),
+            key: dir.join("node.key"),
+            ca: Some(dir.join("ca.crt")),
+            crls: vec![],
+        }
+    }
+
+    fn client_files(dir: &Path, cert: &str, ca_dir: &Path) -> ClientFiles {
+        ClientFiles {
+            cert: dir.join(format!("{cert}.crt")),
+            key: dir.join(format!("{cert}.key")),
+            ca: ca_dir.join("ca.crt"),
+            verify_hostname: false,
+        }
+    }
+
+    fn client_without_cert(ca_dir: &Path) -> ClientConfig {
+        ClientConfig::builder_with_provider(crate::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(verify::root_store(&ca_dir.join("ca.crt")).unwrap())
+            .with_no_client_auth()
+    }
+
+    #[test]
+    fn mutual_tls_with_node_and_client_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        make_pki(
+            dir.path(),
+            &[("node", Profile::Node), ("client", Profile::Client)],
+        );
+        let opts = TlsOptions::default();
+        let server = server_config(&server_files(dir.path()), ClientAuth::Required, &opts).unwrap();
+        let client = client_config(&client_files(dir.path(), "client", dir.path()), &opts).unwrap();
+        let conn = handshake(client, server, "localhost").unwrap();
+        let peer = conn.peer_certificates().unwrap();
+        let id = crate::identity::of_certificate(&peer[0]).unwrap();
+        assert_eq!(id.common_name.as_deref(), Some("client"));
+        // The node certificate also authenticates as a client (replication).
+        let server = server_config(&server_files(dir.path()), ClientAuth::Required, &opts).unwrap();
+        let client = client_config(&client_files(dir.path(), "node", dir.path()), &opts).unwrap();
+        handshake(client, server, "localhost").unwrap();
+    }
+
+    #[test]
+    fn client_auth_required_optional_and_none() {
+        let dir = tempfile::tempdir().unwrap();
+        make_pki(dir.path(), &[("node", Profile::Node)]);
+        let opts = TlsOptions::default();
+        let files = server_files(dir.path());
+        let required = server_config(&files, ClientAuth::Required, &opts).unwrap();
+        assert!(handshake(client_without_cert(dir.path()), required, "localhost").is_err());
+        let optional = server_config(&files, ClientAuth::Optional, &opts).unwrap();
+        handshake(client_without_cert(dir.path()), optional, "localhost").unwrap();
+        let none =
+            server_config(&ServerFiles { ca: None, ..files }, ClientAuth::None, &opts).unwrap();
+        handshake(client_without_cert(dir.path()), none, "localhost").unwrap();
+    }
+
+    #[test]
+    fn foreign_client_and_server_certificates_are_refused() {
+        let ours = tempfile::tempdir().unwrap();
+        let theirs = tempfile::tempdir().unwrap();
+        make_pki(ours.path(), &[("node", Profile::Node)]);
+        make_pki(
+            theirs.path(),
+            &[("node", Profile::Node), ("client", Profile::Client)],
+        );
+        let opts = TlsOptions::default();
+        let server =
+            server_config(&server_files(ours.path()), ClientAuth::Required, &opts).unwrap();
+        // Their client, trusting our CA so the server side is the one to refuse.
+        let client =
+            client_config(&client_files(theirs.path(), "client", ours.path()), &opts).unwrap();
+        let err = handshake(client, server, "localhost").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+                    | rustls::Error::AlertReceived(_)
+            ),
+            "{err:?}"
+        );
+        // Our replica dialling their master: the chain does not verify.
+        let server = server_config(&server_files(theirs.path()), ClientAuth::None, &opts).unwrap();
+        let client = client_config(&client_files(ours.path(), "node", ours.path()), &opts).unwrap();
+        let err = handshake(client, server, "localhost").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn replication_links_check_the_chain_not_the_host_name_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        make_pki(dir.path(), &[("node", Profile::Node)]);
+        let opts = TlsOptions::default();
+        let server =
+            || server_config(&server_files(dir.path()), ClientAuth::Required, &opts).unwrap();
+        let files = client_files(dir.path(), "node", dir.path());
+        handshake(
+            client_config(&files, &opts).unwrap(),
+            server(),
+            "redis-master",
+        )
+        .unwrap();
+        let strict = ClientFiles {
+            verify_hostname: true,
+            ..files
+        };
+        let err = handshake(
+            client_config(&strict, &opts).unwrap(),
+            server(),
+            "redis-master",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForNameContext { .. }
+                        | CertificateError::NotValidForName
+                )
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_that_does_not_match_its_certificate_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        make_pki(
+            dir.path(),
+            &[("node", Profile::Node), ("other", Profile::Node)],
+        );
+        let files = ServerFiles {
+            key: dir.path().join("other.key"),
+            ..server_files(dir.path())
+        };
+        let err = server_config(&files, ClientAuth::Required, &TlsOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("other.key") && msg.contains("does not match") && msg.contains("node.crt"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn ca_directory_protocols_and_cipher_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        make_pki(dir.path(), &[("node", Profile::Node)]);
+        let ca_dir = dir.path().join("cas");
+        std::fs::create_dir(&ca_dir).unwrap();
+        std::fs::copy(dir.path().join("ca.crt"), ca_dir.join("ours.crt")).unwrap();
+        let files = ServerFiles {
+            ca: Some(ca_dir),
+            ..server_files(dir.path())
+        };
+        let opts = TlsOptions {
+            protocols: parse_protocols("TLSv1.3").unwrap(),
+            cipher_suites: parse_ciphersuites("TLS13_AES_256_GCM_SHA384").unwrap(),
+        };
+        let server = server_config(&files, ClientAuth::Required, &opts).unwrap();
+        let client = client_config(&client_files(dir.path(), "node", dir.path()), &opts).unwrap();
+        handshake(client, server, "localhost").unwrap();
+        assert!(matches!(
+            parse_protocols("SSLv3"),
+            Err(PkiError::UnknownProtocol(_))
+        ));
+        let err = parse_ciphersuites("TLS_RSA_WITH_RC4_128_MD5")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TLS_RSA_WITH_RC4_128_MD5") && err.contains("TLS13_AES_128_GCM_SHA256"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reloadable_swaps_for_new_handshakes_only() {
+        let r = Reloadable::new(1);
+        let held = r.current();
+        r.replace(2);
+        assert_eq!(*held, 1);
+        assert_eq!(*r.current(), 2);
+    }
+}

@@ -227,7 +227,7 @@ fn init(
     ]
     .map(|f| dir.join(f));
     store::refuse_overwrite(&files, force)?;
-    let (ca_pem, ca_key) = ca::create("tandem CA", Validity::days(ca_days), key_type)?;
+    let (ca_pem, ca_key) = ca::create(&ca::unique_name(), Validity::days(ca_days), key_type)?;
     store::write_file(&files[0], &ca_pem, CERT_MODE)?;
     store::write_file(&files[1], &ca_key.serialize_pem(), KEY_MODE)?;
     let ca = ca::Ca::load(dir)?;
