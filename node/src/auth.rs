@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use tokio::sync::Semaphore;
 
 /// The outcome of a fast password check.
@@ -62,7 +61,7 @@ impl Auth {
         let Ok(_permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
-        tokio::task::spawn_blocking(move || verify_phc(&hash, &password))
+        tokio::task::spawn_blocking(move || pki::password::verify(&hash, &password))
             .await
             .unwrap_or(false)
     }
@@ -70,16 +69,7 @@ impl Auth {
 
 /// Whether `hash` (a PHC string) is well formed, for config validation.
 pub fn valid_phc(hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok()
-}
-
-fn verify_phc(hash: &str, password: &[u8]) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => argon2::Argon2::default()
-            .verify_password(password, &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+    pki::password::is_valid(hash)
 }
 
 /// Compares without an early exit, so timing does not reveal the matching prefix.
@@ -108,12 +98,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashed() {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let hash = argon2::Argon2::default()
-            .hash_password(b"pw", &salt)
-            .unwrap()
-            .to_string();
+        let hash = pki::password::hash(b"pw").unwrap();
         assert!(valid_phc(&hash));
         let a = Auth::new("", &hash);
         assert_eq!(a.check(b"pw"), PasswordCheck::NeedsSlowVerify);

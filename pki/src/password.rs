@@ -17,6 +17,11 @@ pub fn hash(password: &[u8]) -> Result<String, PkiError> {
         .map_err(|e| PkiError::Password(e.to_string()))
 }
 
+/// Whether `phc` is a well-formed PHC string (for checking configuration).
+pub fn is_valid(phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok()
+}
+
 /// Whether `password` matches the PHC string `phc` (false for a malformed string).
 pub fn verify(phc: &str, password: &[u8]) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {

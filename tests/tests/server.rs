@@ -28,12 +28,7 @@ fn requirepass_matches_redis() {
 }
 
 fn argon2_phc(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::encode_b64(b"tandem-test-salt").unwrap();
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
+    pki::password::hash(password.as_bytes()).unwrap()
 }
 
 #[test]
