@@ -355,6 +355,32 @@ fn issue_makes_a_second_node_certificate_that_verifies() {
 }
 
 #[test]
+fn server_profile_serves_but_does_not_authenticate_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = pki(&["issue", "web", "--profile", "server", "--ca-dir", d]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ca = format!("{d}/ca.crt");
+    let cert = format!("{d}/web.crt");
+    assert!(pki(&[
+        "verify",
+        "--ca",
+        &ca,
+        "--purpose",
+        "server",
+        "--name",
+        "127.0.0.1",
+        &cert
+    ])
+    .status
+    .success());
+    let out = pki(&["verify", "--ca", &ca, "--purpose", "client", &cert]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("wrong purpose"), "{}", text(&out));
+}
+
+#[test]
 fn hash_password_reads_stdin_and_prints_an_argon2id_hash() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pki"))
         .arg("hash-password")
