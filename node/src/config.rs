@@ -351,6 +351,9 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tls-session-caching", B, "yes"),
     d("tls-session-cache-size", U, "20480"),
     d("tls-session-cache-timeout", U, "300"),
+    // tandem addition (as in Valkey 9 / Redis 8.6): `cn` makes a verified client
+    // certificate's CN the user it authenticates as.
+    d("tls-auth-clients-user", Kind::Enum(&["off", "cn"]), "off"),
 ];
 
 /// Directives refused with an explanation rather than "unknown".

@@ -42,7 +42,7 @@ pub async fn serve<S>(
     mut stream: S,
     peer: SocketAddr,
     local: SocketAddr,
-    tls: bool,
+    tls: Option<Option<String>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -69,12 +69,19 @@ pub async fn serve<S>(
         let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
         return;
     }
-    let info = server.clients.register(peer, local, tls);
+    let info = server.clients.register(peer, local, tls.is_some());
+    // tls-auth-clients-user: a verified certificate whose CN is `default` authenticates as
+    // the default user (the only user tandem has).
+    let cn_user = tls.flatten();
+    let authenticated_by_cert = cn_user.as_deref() == Some("default");
+    if let Some(user) = cn_user.as_deref().filter(|u| *u != "default") {
+        verbose!("TLS client {peer} presented CN {user:?}, which names no user here; AUTH is still required");
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     let client = ClientState {
         id: info.id,
         db: 0,
-        authenticated: !auth_required,
+        authenticated: !auth_required || authenticated_by_cert,
         multi: None,
         multi_failed: false,
         watched: Vec::new(),

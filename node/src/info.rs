@@ -95,6 +95,13 @@ fn server_section(server: &Server, out: &mut String) {
     line(out, "process_supervised", "no");
     line(out, "run_id", &server.run_id);
     line(out, "tcp_port", server.port.load(Ordering::Relaxed));
+    // tandem additions for operators of a TLS node.
+    line(out, "tls_port", config.get("tls-port"));
+    if let Some(tls) = &server.tls {
+        let cert = tls.summary();
+        line(out, "tls_cert_subject", cert.subject);
+        line(out, "tls_cert_days_left", cert.days_left);
+    }
     line(out, "server_time_usec", crate::keyspace::now_ms() * 1000);
     line(out, "uptime_in_seconds", uptime);
     line(out, "uptime_in_days", uptime / 86400);
@@ -248,6 +255,14 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     line(out, "expire_cycle_cpu_milliseconds", 0);
     line(out, "evicted_keys", state.stats.evicted_keys);
     line(out, "evicted_clients", 0);
+    line(
+        out,
+        "tls_rejected_handshakes",
+        server
+            .tls
+            .as_ref()
+            .map_or(0, |t| t.rejected.load(Ordering::Relaxed)),
+    );
     line(out, "total_eviction_exceeded_time", 0);
     line(out, "current_eviction_exceeded_time", 0);
     line(out, "keyspace_hits", state.stats.keyspace_hits);

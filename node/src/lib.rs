@@ -17,6 +17,7 @@ pub mod pubsub;
 pub mod replication;
 pub mod resp;
 pub mod server;
+pub mod tls;
 
 /// tandem's own version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

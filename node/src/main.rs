@@ -83,9 +83,14 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async move {
+        for warning in tandem::tls::unsupported_directive_warnings(&config) {
+            warning!("{warning}");
+        }
+        let tls = tandem::tls::TlsServer::from_config(&config)
+            .map_err(|e| anyhow::anyhow!("Failed to configure TLS: {e}"))?;
         let listeners = server::bind_all(&config)?;
         notice!("Running mode=standalone, port={}.", config.get("port"));
-        let server = Arc::new(Server::new(config));
+        let server = Arc::new(Server::new(config, tls));
         notice!("Server initialized");
         server::run(server, listeners).await
     });

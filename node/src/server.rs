@@ -67,6 +67,8 @@ pub struct Server {
     active_expire: AtomicBool,
     /// The TCP port actually bound (differs from the config when it said 0... or for tests).
     pub port: AtomicUsize,
+    /// The TLS listener's state, when `tls-port` is set.
+    pub tls: Option<crate::tls::TlsServer>,
 }
 
 impl std::fmt::Debug for Server {
@@ -110,7 +112,7 @@ fn limits_from(config: &Config) -> ClientLimits {
 }
 
 impl Server {
-    pub fn new(config: Config) -> Server {
+    pub fn new(config: Config, tls: Option<crate::tls::TlsServer>) -> Server {
         let databases = config.get_int("databases").max(1) as usize;
         let auth = Auth::new(config.get("requirepass"), config.get("requirepass-hash"));
         let commands = CommandTable::new(&config.renamed_commands);
@@ -134,6 +136,7 @@ impl Server {
             shutdown: Shutdown::default(),
             active_expire: AtomicBool::new(true),
             port: AtomicUsize::new(0),
+            tls,
         }
     }
 
@@ -179,6 +182,25 @@ impl Server {
                 ));
             }
         }
+        if let Some(name) = changed
+            .iter()
+            .find(|d| **d == "port" || **d == "tls-port" || **d == "bind")
+        {
+            return Err((
+                name.to_string(),
+                "changing listening sockets at runtime is not supported by tandem; restart with the new value".into(),
+            ));
+        }
+        if let Some(tls) = &self.tls {
+            if let Some(name) = changed
+                .iter()
+                .find(|d| crate::tls::RELOAD_DIRECTIVES.contains(d))
+            {
+                tls.reload(&next)
+                    .map_err(|e| (name.to_string(), e.to_string()))?;
+                notice!("TLS configuration reloaded (CONFIG SET {name})");
+            }
+        }
         if changed.contains(&"requirepass") || changed.contains(&"requirepass-hash") {
             *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Auth::new(
                 next.get("requirepass"),
@@ -192,6 +214,21 @@ impl Server {
         self.limits_version.fetch_add(1, Ordering::Release);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = next;
         Ok(())
+    }
+
+    /// Re-reads the TLS certificate, key and CA files (SIGHUP); a failure keeps the
+    /// configuration that was serving.
+    pub fn reload_tls_files(&self) {
+        let Some(tls) = &self.tls else {
+            notice!("Received SIGHUP: TLS is not enabled, nothing to reload");
+            return;
+        };
+        match tls.reload(&self.config()) {
+            Ok(()) => notice!("Received SIGHUP: TLS certificates reloaded"),
+            Err(e) => warning!(
+                "Received SIGHUP: TLS reload failed, keeping the current certificates: {e}"
+            ),
+        }
     }
 
     pub fn add_monitor(&self, client: &ClientState) {
@@ -316,12 +353,14 @@ fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-/// Binds every configured address; fails when a non-optional one cannot be bound.
-pub fn bind_all(config: &Config) -> anyhow::Result<Vec<TcpListener>> {
-    let port = config.get_int("port") as u16;
-    if port == 0 {
-        return Ok(Vec::new());
-    }
+/// The listening sockets: plain TCP (`port`) and TLS (`tls-port`).
+#[derive(Debug, Default)]
+pub struct Listeners {
+    pub plain: Vec<TcpListener>,
+    pub tls: Vec<TcpListener>,
+}
+
+fn bind_port(config: &Config, port: u16) -> anyhow::Result<Vec<TcpListener>> {
     let backlog = config.get_int("tcp-backlog") as i32;
     let mut listeners = Vec::new();
     for (addr, optional) in bind_addresses(config.get("bind"), port) {
@@ -341,15 +380,40 @@ pub fn bind_all(config: &Config) -> anyhow::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
+/// Binds every configured address on `port` and `tls-port`; fails when a non-optional
+/// address cannot be bound, or when neither port is set.
+pub fn bind_all(config: &Config) -> anyhow::Result<Listeners> {
+    let port = config.get_int("port") as u16;
+    let tls_port = config.get_int("tls-port") as u16;
+    if port == 0 && tls_port == 0 {
+        anyhow::bail!("Configured to not listen anywhere, exiting.");
+    }
+    Ok(Listeners {
+        plain: if port == 0 {
+            Vec::new()
+        } else {
+            bind_port(config, port)?
+        },
+        tls: if tls_port == 0 {
+            Vec::new()
+        } else {
+            bind_port(config, tls_port)?
+        },
+    })
+}
+
 /// Runs the server until shutdown: accept loops, cron, signals.
-pub async fn run(server: Arc<Server>, listeners: Vec<TcpListener>) -> anyhow::Result<()> {
-    if let Some(l) = listeners.first() {
+pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()> {
+    if let Some(l) = listeners.plain.first() {
         server
             .port
             .store(l.local_addr()?.port() as usize, Ordering::Relaxed);
     }
-    for listener in listeners {
-        tokio::spawn(accept_loop(server.clone(), listener));
+    for listener in listeners.plain {
+        tokio::spawn(accept_loop(server.clone(), listener, false));
+    }
+    for listener in listeners.tls {
+        tokio::spawn(accept_loop(server.clone(), listener, true));
     }
     let cron_server = server.clone();
     tokio::spawn(async move {
@@ -361,20 +425,30 @@ pub async fn run(server: Arc<Server>, listeners: Vec<TcpListener>) -> anyhow::Re
             let _ = tokio::task::spawn_blocking(move || s.cron()).await;
         }
     });
-    notice!("Ready to accept connections tcp");
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    if server.port.load(Ordering::Relaxed) != 0 {
+        notice!("Ready to accept connections tcp");
+    }
+    if server.tls.is_some() {
+        notice!("Ready to accept connections tls");
+    }
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
     let notified = server.shutdown.notify.notified();
     tokio::pin!(notified);
-    if !server.shutting_down() {
+    while !server.shutting_down() {
         tokio::select! {
             _ = sigterm.recv() => {
                 warning!("Received SIGTERM scheduling shutdown...");
+                break;
             }
             _ = sigint.recv() => {
                 warning!("Received SIGINT scheduling shutdown...");
+                break;
             }
-            _ = &mut notified => {}
+            _ = sighup.recv() => server.reload_tls_files(),
+            _ = &mut notified => break,
         }
     }
     warning!("User requested shutdown...");
@@ -382,7 +456,7 @@ pub async fn run(server: Arc<Server>, listeners: Vec<TcpListener>) -> anyhow::Re
     Ok(())
 }
 
-async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: bool) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -406,12 +480,25 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
             .stats
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(crate::connection::serve(
-            server.clone(),
-            stream,
-            peer,
-            local,
-            false,
-        ));
+        if !tls {
+            tokio::spawn(crate::connection::serve(
+                server.clone(),
+                stream,
+                peer,
+                local,
+                None,
+            ));
+            continue;
+        }
+        let server = server.clone();
+        tokio::spawn(async move {
+            let Some(acceptor) = server.tls.as_ref() else {
+                return;
+            };
+            let ca = server.config().get("tls-ca-cert-file").to_string();
+            if let Some((stream, user)) = acceptor.accept(stream, peer, &ca).await {
+                crate::connection::serve(server.clone(), stream, peer, local, Some(user)).await;
+            }
+        });
     }
 }

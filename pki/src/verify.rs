@@ -102,6 +102,11 @@ pub fn explain(
                 CertificateError::UnknownIssuer => Rejection::UnknownIssuer {
                     ca: ca.display().to_string(),
                 },
+                CertificateError::ExpiredContext { not_after, .. } if facts.is_none() => {
+                    Rejection::Expired {
+                        date: unix_date(not_after.as_secs()),
+                    }
+                }
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                     Rejection::Expired {
                         date: fact(|f| f.not_after.clone()),
@@ -137,6 +142,23 @@ pub fn explain(
             reason: other.to_string(),
         },
     }
+}
+
+/// A Unix time as `2026-11-24 19:40:55 UTC`.
+fn unix_date(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_else(|_| format!("{secs} (Unix time)"))
 }
 
 /// Validates the certificate (and any intermediates after it) in `cert` against the CA
