@@ -354,6 +354,8 @@ pub static DIRECTIVES: &[Directive] = &[
     // tandem addition (as in Valkey 9 / Redis 8.6): `cn` makes a verified client
     // certificate's CN the user it authenticates as.
     d("tls-auth-clients-user", Kind::Enum(&["off", "cn"]), "off"),
+    // tandem addition: seconds a client has to finish the TLS handshake.
+    d("tls-handshake-timeout", Kind::Int(1, 3600), "10"),
 ];
 
 /// Directives refused with an explanation rather than "unknown".

@@ -21,9 +21,6 @@ use tokio::net::TcpStream;
 use crate::config::Config;
 use crate::{verbose, warning};
 
-/// How long a client has to complete the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Directives whose change requires rebuilding the server configuration.
 pub const RELOAD_DIRECTIVES: &[&str] = &[
     "tls-cert-file",
@@ -37,6 +34,7 @@ pub const RELOAD_DIRECTIVES: &[&str] = &[
     "tls-session-caching",
     "tls-session-cache-size",
     "tls-auth-clients-user",
+    "tls-handshake-timeout",
 ];
 
 /// Facts about the serving certificate, for INFO.
@@ -55,6 +53,8 @@ pub struct TlsServer {
     pub rejected: AtomicU64,
     /// tls-auth-clients-user: the CN of a verified client certificate names the user.
     cn_is_user: std::sync::atomic::AtomicBool,
+    /// tls-handshake-timeout, seconds: half-open connections cannot pile up.
+    handshake_timeout_secs: AtomicU64,
 }
 
 fn path(config: &Config, name: &str) -> Option<PathBuf> {
@@ -146,6 +146,7 @@ impl TlsServer {
             cn_is_user: std::sync::atomic::AtomicBool::new(
                 config.get("tls-auth-clients-user") == "cn",
             ),
+            handshake_timeout_secs: AtomicU64::new(config.get_u64("tls-handshake-timeout")),
         }))
     }
 
@@ -158,6 +159,8 @@ impl TlsServer {
             config.get("tls-auth-clients-user") == "cn",
             Ordering::Relaxed,
         );
+        self.handshake_timeout_secs
+            .store(config.get_u64("tls-handshake-timeout"), Ordering::Relaxed);
         Ok(())
     }
 
@@ -175,7 +178,8 @@ impl TlsServer {
         ca_hint: &str,
     ) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, Option<String>)> {
         let acceptor = tokio_rustls::TlsAcceptor::from(self.config.current());
-        let outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+        let timeout = Duration::from_secs(self.handshake_timeout_secs.load(Ordering::Relaxed));
+        let outcome = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
         let reason = match outcome {
             Ok(Ok(tls)) => {
                 let user = if self.cn_is_user.load(Ordering::Relaxed) {
@@ -192,10 +196,7 @@ impl TlsServer {
                 return Some((tls, user));
             }
             Ok(Err(e)) => handshake_failure(&e, ca_hint),
-            Err(_) => format!(
-                "handshake not completed within {}s",
-                HANDSHAKE_TIMEOUT.as_secs()
-            ),
+            Err(_) => format!("handshake not completed within {}s", timeout.as_secs()),
         };
         self.rejected.fetch_add(1, Ordering::Relaxed);
         warning!("Error accepting a client connection: {reason} (addr={peer})");

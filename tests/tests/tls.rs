@@ -446,3 +446,22 @@ fn misconfigured_tls_stops_startup_with_the_file_and_reason() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("TLS_FAKE_SUITE"));
 }
+
+#[test]
+fn a_silent_connection_is_dropped_at_the_handshake_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    standard_certs(dir.path());
+    let t = start(dir.path(), &["--tls-handshake-timeout", "1"]);
+    let mut silent = TcpStream::connect(("127.0.0.1", t.tls_port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    // The server closes the connection on its own (read returns EOF, or a reset).
+    assert!(matches!(silent.read(&mut buf), Ok(0) | Err(_)));
+    wait_for_log(&t.node, "handshake not completed within 1s");
+    let Some(out) = cli(&t, Some("client"), &["PING"]) else {
+        return;
+    };
+    assert_eq!(stdout(&out), "PONG");
+}
