@@ -298,6 +298,10 @@ fn command_docs_give_redis_cli_its_hints() {
 fn maxclients_refuses_the_extra_connection() {
     let node = Node::tandem(&["--maxclients", "2"]);
     let mut a = node.client();
+    // The harness's readiness probe may still be counted: wait until `a` is alone.
+    wait_until(Duration::from_secs(5), "only one client connected", || {
+        a.cmd(&["CLIENT", "LIST"]).text().lines().count() == 1
+    });
     let mut b = node.client();
     assert_reply(&mut a, &["PING"], "+PONG\r\n");
     assert_reply(&mut b, &["PING"], "+PONG\r\n");
