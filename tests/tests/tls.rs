@@ -406,45 +406,44 @@ fn client_certificate_cn_default_authenticates_as_the_default_user() {
     );
 }
 
+/// Starts tandem with TLS on `dir`'s certificates plus `extra`, expecting it to refuse to
+/// start; returns what it printed.
+fn failed_start(dir: &Path, key: &str, extra: &[&str]) -> String {
+    let out = Command::new(tandem_tests::tools::workspace_bin("tandem"))
+        .args(["--port", "0", "--tls-port", &free_port().to_string()])
+        .arg("--tls-cert-file")
+        .arg(dir.join("redis.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.join(key))
+        .arg("--tls-ca-cert-file")
+        .arg(dir.join("ca.crt"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "tandem started despite a bad TLS setup"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn misconfigured_tls_stops_startup_with_the_file_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     standard_certs(dir.path());
-    let out = Command::new(tandem_tests::tools::workspace_bin("tandem"))
-        .args(["--port", "0", "--tls-port", &free_port().to_string()])
-        .arg("--tls-cert-file")
-        .arg(dir.path().join("redis.crt"))
-        .arg("--tls-key-file")
-        .arg(dir.path().join("client.key"))
-        .arg("--tls-ca-cert-file")
-        .arg(dir.path().join("ca.crt"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stdout);
+    let log = failed_start(dir.path(), "client.key", &[]);
     assert!(
         log.contains("client.key") && log.contains("does not match"),
         "{log}"
     );
-    let out = Command::new(tandem_tests::tools::workspace_bin("tandem"))
-        .args([
-            "--port",
-            "0",
-            "--tls-port",
-            &free_port().to_string(),
-            "--tls-ciphersuites",
-            "TLS_FAKE_SUITE",
-        ])
-        .arg("--tls-cert-file")
-        .arg(dir.path().join("redis.crt"))
-        .arg("--tls-key-file")
-        .arg(dir.path().join("redis.key"))
-        .arg("--tls-ca-cert-file")
-        .arg(dir.path().join("ca.crt"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("TLS_FAKE_SUITE"));
+    let log = failed_start(
+        dir.path(),
+        "redis.key",
+        &["--tls-ciphersuites", "TLS_FAKE_SUITE"],
+    );
+    assert!(log.contains("TLS_FAKE_SUITE"), "{log}");
+    let log = failed_start(dir.path(), "redis.key", &["--tls-key-file-pass", "secret"]);
+    assert!(log.contains("tls-key-file-pass is not supported"), "{log}");
 }
 
 #[test]

@@ -28,6 +28,45 @@ pub fn positive_count(arg: &[u8]) -> Result<usize, CmdError> {
     usize::try_from(n).map_err(|_| out_of_range())
 }
 
+/// The arguments of LMPOP/BLMPOP and ZMPOP/BZMPOP from `a[start..]`:
+/// `numkeys key... <END> [COUNT n]`, where `<END>` is one of `ends` (LEFT|RIGHT, MIN|MAX).
+/// Returns the keys, whether the end was the first word, and the count (default 1).
+pub fn mpop(
+    a: &[Bytes],
+    start: usize,
+    ends: [&str; 2],
+) -> Result<(Vec<Bytes>, bool, usize), CmdError> {
+    let positive = |arg: &[u8], what: &'static str| -> Result<usize, CmdError> {
+        match int_or(arg, CmdError::msg(what))? {
+            n if n > 0 => Ok(n as usize),
+            _ => Err(CmdError::msg(what)),
+        }
+    };
+    let numkeys = positive(&a[start], "ERR numkeys should be greater than 0")?;
+    let where_idx = start + 1 + numkeys;
+    if numkeys >= a.len() || where_idx >= a.len() {
+        return Err(CmdError::Syntax);
+    }
+    let first = if is(&a[where_idx], ends[0]) {
+        true
+    } else if is(&a[where_idx], ends[1]) {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < a.len() {
+        if count.is_none() && is(&a[j], "COUNT") && j + 1 < a.len() {
+            count = Some(positive(&a[j + 1], "ERR count should be greater than 0")?);
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((a[start + 1..where_idx].to_vec(), first, count.unwrap_or(1)))
+}
+
 /// Parses an integer, with a custom error (e.g. "ERR value is out of range, must be positive").
 pub fn int_or(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
     parse_canonical_i64(arg).ok_or(err)

@@ -539,38 +539,10 @@ fn lmove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// `numkeys key... LEFT|RIGHT [COUNT n]` from `a[start..]`: the keys, the end, the count.
+/// `numkeys key... LEFT|RIGHT [COUNT n]` from `a[start..]`.
 fn parse_mpop(a: &[Bytes], start: usize) -> Result<(Vec<Bytes>, End, usize), CmdError> {
-    let numkeys = args::int_or(
-        &a[start],
-        CmdError::msg("ERR numkeys should be greater than 0"),
-    )?;
-    if numkeys <= 0 {
-        return Err(CmdError::msg("ERR numkeys should be greater than 0"));
-    }
-    let where_idx = start + 1 + numkeys as usize;
-    if numkeys as usize >= a.len() || where_idx >= a.len() {
-        return Err(CmdError::Syntax);
-    }
-    let end = End::parse(&a[where_idx])?;
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < a.len() {
-        if count.is_none() && is(&a[j], "COUNT") && j + 1 < a.len() {
-            let n = args::int_or(
-                &a[j + 1],
-                CmdError::msg("ERR count should be greater than 0"),
-            )?;
-            if n <= 0 {
-                return Err(CmdError::msg("ERR count should be greater than 0"));
-            }
-            count = Some(n as usize);
-            j += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    Ok((a[start + 1..where_idx].to_vec(), end, count.unwrap_or(1)))
+    let (keys, left, count) = args::mpop(a, start, ["LEFT", "RIGHT"])?;
+    Ok((keys, if left { End::Left } else { End::Right }, count))
 }
 
 /// Pops from the first non-empty list among `keys`: replies `[key, [elements]]` and

@@ -884,42 +884,8 @@ fn zpopmax(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 /// `numkeys key... MIN|MAX [COUNT n]` from `a[start..]`.
 fn parse_zmpop(a: &[Bytes], start: usize) -> Result<(Vec<Bytes>, Side, usize), CmdError> {
-    let numkeys = args::int_or(
-        &a[start],
-        CmdError::msg("ERR numkeys should be greater than 0"),
-    )?;
-    if numkeys <= 0 {
-        return Err(CmdError::msg("ERR numkeys should be greater than 0"));
-    }
-    let where_idx = start + 1 + numkeys as usize;
-    if numkeys as usize >= a.len() || where_idx >= a.len() {
-        return Err(CmdError::Syntax);
-    }
-    let side = if is(&a[where_idx], "MIN") {
-        Side::Min
-    } else if is(&a[where_idx], "MAX") {
-        Side::Max
-    } else {
-        return Err(CmdError::Syntax);
-    };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < a.len() {
-        if count.is_none() && is(&a[j], "COUNT") && j + 1 < a.len() {
-            let n = args::int_or(
-                &a[j + 1],
-                CmdError::msg("ERR count should be greater than 0"),
-            )?;
-            if n <= 0 {
-                return Err(CmdError::msg("ERR count should be greater than 0"));
-            }
-            count = Some(n as usize);
-            j += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    Ok((a[start + 1..where_idx].to_vec(), side, count.unwrap_or(1)))
+    let (keys, min, count) = args::mpop(a, start, ["MIN", "MAX"])?;
+    Ok((keys, if min { Side::Min } else { Side::Max }, count))
 }
 
 /// Serves ZMPOP/BZMPOP from the first existing key: `[key, [[member, score]...]]`.
