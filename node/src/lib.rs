@@ -14,6 +14,7 @@ pub mod info;
 pub mod keyspace;
 pub mod log;
 pub mod pubsub;
+pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod server;
