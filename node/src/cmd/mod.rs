@@ -7,6 +7,7 @@
 pub mod args;
 mod connection;
 pub mod docs;
+mod dump;
 mod generic;
 mod hashes;
 mod lists;
@@ -339,6 +340,7 @@ impl CommandTable {
         for family in [
             connection::COMMANDS,
             generic::COMMANDS,
+            dump::COMMANDS,
             strings::COMMANDS,
             lists::COMMANDS,
             hashes::COMMANDS,
