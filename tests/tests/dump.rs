@@ -295,6 +295,19 @@ fn restore(c: &mut Client, key: &str, payload: &[u8]) -> Reply {
     c.cmd(&[b"RESTORE".as_slice(), key.as_bytes(), b"0", payload])
 }
 
+/// DUMPs `key` on `from`, RESTOREs it as `<prefix>:<key>` on `to`, and returns the
+/// copy's contents.
+fn carry(from: &mut Client, to: &mut Client, key: &str, prefix: &str) -> Vec<String> {
+    let payload = dump(from, key);
+    let copy = &format!("{prefix}:{key}");
+    assert_eq!(
+        restore(to, copy, &payload),
+        Reply::Simple("OK".into()),
+        "{key}"
+    );
+    contents(to, copy)
+}
+
 fn start_with_fixtures() -> Option<(Differential, Vec<Fixture>)> {
     let mut d = Differential::start(&[])?;
     let fixtures = fixtures();
@@ -335,31 +348,11 @@ fn payloads_restore_across_servers() {
         let want = contents(&mut d.t, &f.key);
         assert_eq!(want, contents(&mut d.r, &f.key), "setup of {}", f.key);
 
-        let from_redis = dump(&mut d.r, &f.key);
-        let copy = format!("from-redis:{}", f.key);
-        assert_eq!(
-            restore(&mut d.t, &copy, &from_redis),
-            Reply::Simple("OK".into())
-        );
-        assert_eq!(
-            contents(&mut d.t, &copy),
-            want,
-            "redis payload of {} in tandem",
-            f.key
-        );
-
-        let from_tandem = dump(&mut d.t, &f.key);
+        let from_redis = carry(&mut d.r, &mut d.t, &f.key, "from-redis");
+        assert_eq!(from_redis, want, "redis payload of {} in tandem", f.key);
+        let from_tandem = carry(&mut d.t, &mut d.r, &f.key, "from-tandem");
+        assert_eq!(from_tandem, want, "tandem payload of {} in redis", f.key);
         let copy = format!("from-tandem:{}", f.key);
-        assert_eq!(
-            restore(&mut d.r, &copy, &from_tandem),
-            Reply::Simple("OK".into())
-        );
-        assert_eq!(
-            contents(&mut d.r, &copy),
-            want,
-            "tandem payload of {} in redis",
-            f.key
-        );
 
         // Round trips keep the encoding Redis reports.
         let enc = d.r.cmd(&["OBJECT", "ENCODING", &copy]);

@@ -386,28 +386,20 @@ pub fn read_value<R: Read>(
             Value::Set(Arc::new(set))
         }
         types::ZSET_ZIPLIST | types::ZSET_LISTPACK => {
-            let (what, decode): (_, fn(&[u8]) -> Result<Vec<Entry<'_>>, BlobError>) =
-                if ty == types::ZSET_ZIPLIST {
-                    ("sorted set ziplist", ziplist::decode)
-                } else {
-                    ("sorted set listpack", listpack::decode)
+            let zl = ty == types::ZSET_ZIPLIST;
+            let what = if zl {
+                "sorted set ziplist"
+            } else {
+                "sorted set listpack"
+            };
+            let pairs = read_pairs(src, zl, what, |m, s| {
+                let score = match s {
+                    Entry::Int(n) => n as f64,
+                    Entry::Str(s) => {
+                        parse_score(s).ok_or(BlobError::at(0, "invalid sorted set score"))?
+                    }
                 };
-            let pairs = read_blob(src, what, |b| {
-                let entries = decode(b)?;
-                if entries.len() % 2 != 0 {
-                    return Err(BlobError::at(0, "odd number of entries"));
-                }
-                entries
-                    .chunks_exact(2)
-                    .map(|p| {
-                        let score = match p[1] {
-                            Entry::Int(n) => n as f64,
-                            Entry::Str(s) => parse_score(s)
-                                .ok_or(BlobError::at(0, "invalid sorted set score"))?,
-                        };
-                        Ok((p[0].to_bytes(), score))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
+                Ok((m.to_bytes(), score))
             })?;
             let mut zset = SortedSet::default();
             for (member, score) in pairs {
@@ -418,22 +410,9 @@ pub fn read_value<R: Read>(
             Value::ZSet(Arc::new(zset))
         }
         types::HASH_ZIPLIST | types::HASH_LISTPACK => {
-            let (what, decode): (_, fn(&[u8]) -> Result<Vec<Entry<'_>>, BlobError>) =
-                if ty == types::HASH_ZIPLIST {
-                    ("hash ziplist", ziplist::decode)
-                } else {
-                    ("hash listpack", listpack::decode)
-                };
-            let pairs = read_blob(src, what, |b| {
-                let entries = decode(b)?;
-                if entries.len() % 2 != 0 {
-                    return Err(BlobError::at(0, "odd number of entries"));
-                }
-                Ok(entries
-                    .chunks_exact(2)
-                    .map(|p| (p[0].to_bytes(), p[1].to_bytes()))
-                    .collect::<Vec<_>>())
-            })?;
+            let zl = ty == types::HASH_ZIPLIST;
+            let what = if zl { "hash ziplist" } else { "hash listpack" };
+            let pairs = read_pairs(src, zl, what, |f, v| Ok((f.to_bytes(), v.to_bytes())))?;
             hash_from_pairs(pairs, value_offset)?
         }
         types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => {
@@ -491,6 +470,27 @@ pub fn read_value<R: Read>(
                 offset,
             })
         }
+    })
+}
+
+/// Reads a ziplist or listpack blob of alternating entries (hash field/value, sorted set
+/// member/score) and maps each pair; `what` names the blob in errors.
+fn read_pairs<R: Read, T>(
+    src: &mut Source<R>,
+    ziplist: bool,
+    what: &'static str,
+    pair: impl Fn(Entry<'_>, Entry<'_>) -> Result<T, BlobError>,
+) -> Result<Vec<T>, RdbError> {
+    read_blob(src, what, |b| {
+        let entries = if ziplist {
+            ziplist::decode(b)?
+        } else {
+            listpack::decode(b)?
+        };
+        if entries.len() % 2 != 0 {
+            return Err(BlobError::at(0, "odd number of entries"));
+        }
+        entries.chunks_exact(2).map(|p| pair(p[0], p[1])).collect()
     })
 }
 

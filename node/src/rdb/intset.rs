@@ -19,7 +19,7 @@ pub fn decode(blob: &[u8]) -> Result<Vec<i64>, BlobError> {
     if count == 0 {
         return Err(BlobError::at(4, "empty intset"));
     }
-    if (blob.len() - 8) != count.checked_mul(width).unwrap_or(usize::MAX) {
+    if (blob.len() - 8) != count.saturating_mul(width) {
         return Err(BlobError::at(4, "intset length differs from its size"));
     }
     let mut out: Vec<i64> = Vec::with_capacity(count);

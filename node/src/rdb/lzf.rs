@@ -152,31 +152,16 @@ fn compress_with(input: &[u8], out_len: usize, table: &mut HashTable) -> Option<
                 if op >= out_len {
                     return None;
                 }
-                lit += 1;
-                out[op] = input[ip];
-                op += 1;
+                push_literal(&mut out, &mut op, &mut lit, input[ip]);
                 ip += 1;
-                if lit == MAX_LIT {
-                    out[op - lit - 1] = (lit - 1) as u8;
-                    lit = 0;
-                    op += 1;
-                }
             }
         }
     }
     if op + 3 > out_len {
         return None;
     }
-    while ip < in_end {
-        lit += 1;
-        out[op] = input[ip];
-        op += 1;
-        ip += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
+    for &byte in &input[ip..] {
+        push_literal(&mut out, &mut op, &mut lit, byte);
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1); // end run
     op -= usize::from(lit == 0);
@@ -185,6 +170,19 @@ fn compress_with(input: &[u8], out_len: usize, table: &mut HashTable) -> Option<
     }
     out.truncate(op);
     Some(out)
+}
+
+/// Copies one literal byte into the current run, closing the run when it is full.
+#[inline]
+fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    *lit += 1;
+    out[*op] = byte;
+    *op += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1; // start run
+    }
 }
 
 /// Decompresses `input`, which must expand to exactly `out_len` bytes.

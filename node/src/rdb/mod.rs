@@ -81,3 +81,6 @@ pub mod containers {
     /// A listpack of elements.
     pub const PACKED: u64 = 2;
 }
+
+#[cfg(test)]
+mod tests;

@@ -64,7 +64,7 @@ pub fn decode(zl: &[u8]) -> Result<Vec<Entry<'_>>, BlobError> {
             Ok(((v << shift) as i64) >> shift)
         };
         let (entry, end) = match enc >> 6 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let (len, start) = match enc >> 6 {
                     0 => ((enc & 0x3f) as usize, q + 1),
                     1 => (
@@ -205,16 +205,6 @@ pub(crate) mod tests {
 
     #[test]
     fn corrupt_blobs_are_errors() {
-        let zl = build(&[b"abc", b"5", b"xyz"]);
-        for cut in 0..zl.len() {
-            assert!(decode(&zl[..cut]).is_err());
-        }
-        for i in 0..zl.len() {
-            for bit in 0..8 {
-                let mut bad = zl.clone();
-                bad[i] ^= 1 << bit;
-                let _ = decode(&bad);
-            }
-        }
+        crate::rdb::tests::check_corruption(&build(&[b"abc", b"5", b"xyz"]), |b| decode(b).is_ok());
     }
 }

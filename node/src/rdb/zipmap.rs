@@ -10,8 +10,11 @@ use super::error::BlobError;
 const BIGLEN: u8 = 254;
 const END: u8 = 255;
 
+/// A field and its value.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// The (field, value) pairs of a zipmap blob.
-pub fn decode(zm: &[u8]) -> Result<Vec<(&[u8], &[u8])>, BlobError> {
+pub fn decode(zm: &[u8]) -> Result<Vec<Pair<'_>>, BlobError> {
     if zm.len() < 2 || zm[zm.len() - 1] != END {
         return Err(BlobError::at(0, "zipmap not terminated"));
     }
