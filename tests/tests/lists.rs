@@ -93,6 +93,8 @@ fn list_commands_match_redis() {
         &["BRPOP", "str", "0"],
         &["BLMPOP", "0", "1", "s", "RIGHT", "COUNT", "5"],
         &["OBJECT", "ENCODING", "s"],
+        &["RPUSH", "small", "a"],
+        &["OBJECT", "ENCODING", "small"],
     ] {
         d.check(cmd);
     }

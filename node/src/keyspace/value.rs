@@ -130,13 +130,8 @@ impl Value {
                     "raw"
                 }
             }
-            Value::List(l) => {
-                if l.len() <= LISTPACK_MAX_ENTRIES && l.iter().all(|e| e.len() <= 8 * 1024) {
-                    "listpack"
-                } else {
-                    "quicklist"
-                }
-            }
+            // Redis 7.0 keeps every list as a quicklist (listpack lists came in 7.2).
+            Value::List(_) => "quicklist",
             Value::Hash(h) => {
                 if h.len() <= LISTPACK_MAX_ENTRIES
                     && h.iter().all(|(k, v)| {
