@@ -576,12 +576,6 @@ fn lmpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Whether a blocking command that found nothing should reply as timed out instead of
-/// blocking (after its timeout, or inside a transaction, where nothing may block).
-fn give_up(ctx: &Ctx) -> bool {
-    ctx.timed_out || ctx.in_exec
-}
-
 fn blocking_pop(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult {
     let timeout = args::timeout(&a[a.len() - 1])?;
     let keys = &a[1..a.len() - 1];
@@ -595,7 +589,7 @@ fn blocking_pop(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult {
             return Ok(());
         }
     }
-    if give_up(ctx) {
+    if ctx.must_not_block() {
         ctx.out.null_array();
     } else {
         ctx.block_on(keys.to_vec(), timeout);
@@ -621,7 +615,7 @@ fn blocking_move(
 ) -> Result<Option<Bytes>, CmdError> {
     let timeout = args::timeout(timeout)?;
     let moved = move_one(ctx, src, dst, from, to)?;
-    if moved.is_none() && !give_up(ctx) {
+    if moved.is_none() && !ctx.must_not_block() {
         ctx.block_on(vec![src.clone()], timeout);
     }
     Ok(moved)
@@ -667,7 +661,7 @@ fn blmpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if mpop_first(ctx, &keys, end, count)? {
         return Ok(());
     }
-    if give_up(ctx) {
+    if ctx.must_not_block() {
         ctx.out.null_array();
     } else {
         ctx.block_on(keys, timeout);

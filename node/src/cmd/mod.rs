@@ -311,6 +311,25 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether a blocking command that found nothing must reply as timed out instead of
+    /// blocking: after its timeout, or inside a transaction, where nothing may block.
+    pub fn must_not_block(&self) -> bool {
+        self.timed_out || self.in_exec
+    }
+
+    /// Replaces `dst` with a collection built by a *STORE command, deleting `dst` when the
+    /// collection is empty (Redis never keeps empty collections).
+    pub fn store_collection(&mut self, dst: &Bytes, value: Value) {
+        if value.is_empty_collection() {
+            if self.db().remove(dst).is_some() {
+                self.modified(dst);
+            }
+        } else {
+            self.db().insert(dst, value, 0);
+            self.modified(dst);
+        }
+    }
+
     /// Asks the connection to block this command on `keys` until `timeout`.
     pub fn block_on(&mut self, keys: Vec<Bytes>, timeout: Option<Duration>) {
         let waker = Arc::new(Notify::new());

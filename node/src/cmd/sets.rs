@@ -360,16 +360,8 @@ fn algebra_reply(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
 /// Stores the result in `a[1]` (replacing it, deleting it when empty).
 fn algebra_store(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
     let result = combine(ctx, &a[2..], op)?;
-    let dst = &a[1];
     let len = result.len();
-    if result.is_empty() {
-        if ctx.db().remove(dst).is_some() {
-            ctx.modified(dst);
-        }
-    } else {
-        ctx.db().insert(dst, Value::Set(Arc::new(result)), 0);
-        ctx.modified(dst);
-    }
+    ctx.store_collection(&a[1], Value::Set(Arc::new(result)));
     ctx.out.int(len as i64);
     Ok(())
 }

@@ -723,14 +723,7 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// Replaces `dst` with `result` (deleting it when empty) and replies with the size.
 fn store_result(ctx: &mut Ctx, dst: &Bytes, result: SortedSet) {
     let len = result.len();
-    if result.is_empty() {
-        if ctx.db().remove(dst).is_some() {
-            ctx.modified(dst);
-        }
-    } else {
-        ctx.db().insert(dst, Value::ZSet(Arc::new(result)), 0);
-        ctx.modified(dst);
-    }
+    ctx.store_collection(dst, Value::ZSet(Arc::new(result)));
     ctx.out.int(len as i64);
 }
 
@@ -928,7 +921,7 @@ fn bzpop(ctx: &mut Ctx, a: &[Bytes], side: Side) -> CmdResult {
         ctx.out.bulk(&m);
         ctx.out.double(s);
         ctx.propagate(vec![side.command(), key]);
-    } else if ctx.timed_out || ctx.in_exec {
+    } else if ctx.must_not_block() {
         ctx.out.null_array();
     } else {
         ctx.block_on(keys.to_vec(), timeout);
@@ -950,7 +943,7 @@ fn bzmpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if zmpop_first(ctx, &keys, side, count)? {
         return Ok(());
     }
-    if ctx.timed_out || ctx.in_exec {
+    if ctx.must_not_block() {
         ctx.out.null_array();
     } else {
         ctx.block_on(keys, timeout);
