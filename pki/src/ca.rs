@@ -149,6 +149,15 @@ pub fn create(
     Ok((cert.pem(), key))
 }
 
+/// Creates a CA with a [`unique_name`], writes `ca.crt` (0644) and `ca.key` (0600) into
+/// `dir`, and loads it back ready to issue.
+pub fn create_in(dir: &Path, validity: Validity, key_type: KeyType) -> Result<Ca, PkiError> {
+    let (cert_pem, key) = create(&unique_name(), validity, key_type)?;
+    store::write_file(&dir.join("ca.crt"), &cert_pem, store::CERT_MODE)?;
+    store::write_file(&dir.join("ca.key"), &key.serialize_pem(), store::KEY_MODE)?;
+    Ca::load(dir)
+}
+
 /// A CA loaded from its files, ready to issue.
 pub struct Ca {
     pub cert_path: PathBuf,

@@ -27,6 +27,14 @@ pub struct Issued {
     pub key_pem: String,
 }
 
+impl Issued {
+    /// Writes the certificate (0644) and the key (0600).
+    pub fn write(&self, cert: &std::path::Path, key: &std::path::Path) -> Result<(), PkiError> {
+        crate::store::write_file(cert, &self.cert_pem, crate::store::CERT_MODE)?;
+        crate::store::write_file(key, &self.key_pem, crate::store::KEY_MODE)
+    }
+}
+
 /// The machine's host name, when it can be read.
 pub fn host_name() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -280,36 +280,27 @@ mod tests {
     use crate::ca::{self, KeyType, Validity};
     use crate::issue::{issue, IssueRequest};
     use crate::profile::Profile;
-    use crate::store::{write_file, CERT_MODE, KEY_MODE};
     use rustls::{ClientConnection, ServerConnection};
     use std::path::Path;
 
-    /// Writes a CA and the named certificates (name, profile, extra SANs) into `dir`.
+    /// Writes a CA and the named certificates (name, profile) into `dir`.
     fn make_pki(dir: &Path, leaves: &[(&str, Profile)]) {
-        let (ca_pem, ca_key) =
-            ca::create(&ca::unique_name(), Validity::days(30), KeyType::EcdsaP256).unwrap();
-        write_file(&dir.join("ca.crt"), &ca_pem, CERT_MODE).unwrap();
-        write_file(&dir.join("ca.key"), &ca_key.serialize_pem(), KEY_MODE).unwrap();
-        let ca = ca::Ca::load(dir).unwrap();
+        let ca = ca::create_in(dir, Validity::days(30), KeyType::EcdsaP256).unwrap();
         for (name, profile) in leaves {
-            let issued = issue(
-                &ca,
-                &IssueRequest {
-                    name: name.to_string(),
-                    profile: *profile,
-                    sans: vec![],
-                    validity: Validity::days(30),
-                    key_type: KeyType::EcdsaP256,
-                },
-            )
-            .unwrap();
-            write_file(
-                &dir.join(format!("{name}.crt")),
-                &issued.cert_pem,
-                CERT_MODE,
-            )
-            .unwrap();
-            write_file(&dir.join(format!("{name}.key")), &issued.key_pem, KEY_MODE).unwrap();
+            let req = IssueRequest {
+                name: name.to_string(),
+                profile: *profile,
+                sans: vec![],
+                validity: Validity::days(30),
+                key_type: KeyType::EcdsaP256,
+            };
+            issue(&ca, &req)
+                .unwrap()
+                .write(
+                    &dir.join(format!("{name}.crt")),
+                    &dir.join(format!("{name}.key")),
+                )
+                .unwrap();
         }
     }
 

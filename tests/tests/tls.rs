@@ -12,16 +12,12 @@ use std::time::Duration;
 use pki::ca::{self, KeyType, Validity};
 use pki::issue::{issue, IssueRequest};
 use pki::profile::Profile;
-use pki::store::{write_file, CERT_MODE, KEY_MODE};
 use tandem_tests::tools::free_port;
 use tandem_tests::{redis_tool, wait_until, Node, Reply};
 
 /// Writes a CA and leaves (name, profile, validity) into `dir`, like `pki init` + `issue`.
 fn make_certs(dir: &Path, leaves: &[(&str, Profile, Validity)]) {
-    let (ca_pem, ca_key) =
-        ca::create(&ca::unique_name(), Validity::days(30), KeyType::EcdsaP256).unwrap();
-    write_file(&dir.join("ca.crt"), &ca_pem, CERT_MODE).unwrap();
-    write_file(&dir.join("ca.key"), &ca_key.serialize_pem(), KEY_MODE).unwrap();
+    ca::create_in(dir, Validity::days(30), KeyType::EcdsaP256).unwrap();
     add_certs(dir, leaves);
 }
 
@@ -29,24 +25,20 @@ fn make_certs(dir: &Path, leaves: &[(&str, Profile, Validity)]) {
 fn add_certs(dir: &Path, leaves: &[(&str, Profile, Validity)]) {
     let ca = ca::Ca::load(dir).unwrap();
     for (name, profile, validity) in leaves {
-        let issued = issue(
-            &ca,
-            &IssueRequest {
-                name: name.to_string(),
-                profile: *profile,
-                sans: vec![],
-                validity: *validity,
-                key_type: KeyType::EcdsaP256,
-            },
-        )
-        .unwrap();
-        write_file(
-            &dir.join(format!("{name}.crt")),
-            &issued.cert_pem,
-            CERT_MODE,
-        )
-        .unwrap();
-        write_file(&dir.join(format!("{name}.key")), &issued.key_pem, KEY_MODE).unwrap();
+        let req = IssueRequest {
+            name: name.to_string(),
+            profile: *profile,
+            sans: vec![],
+            validity: *validity,
+            key_type: KeyType::EcdsaP256,
+        };
+        issue(&ca, &req)
+            .unwrap()
+            .write(
+                &dir.join(format!("{name}.crt")),
+                &dir.join(format!("{name}.key")),
+            )
+            .unwrap();
     }
 }
 

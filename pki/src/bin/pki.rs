@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use pki::ca::{self, KeyType, Validity};
 use pki::issue::{issue, IssueRequest};
 use pki::profile::Profile;
-use pki::store::{self, CERT_MODE, KEY_MODE};
+use pki::store;
 use pki::verify::{self, Purpose};
 
 #[derive(Parser)]
@@ -151,8 +151,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     key_type,
                 },
             )?;
-            store::write_file(&cert, &issued.cert_pem, CERT_MODE)?;
-            store::write_file(&key, &issued.key_pem, KEY_MODE)?;
+            issued.write(&cert, &key)?;
             println!(
                 "wrote {} and {} ({profile:?} certificate)",
                 cert.display(),
@@ -227,10 +226,7 @@ fn init(
     ]
     .map(|f| dir.join(f));
     store::refuse_overwrite(&files, force)?;
-    let (ca_pem, ca_key) = ca::create(&ca::unique_name(), Validity::days(ca_days), key_type)?;
-    store::write_file(&files[0], &ca_pem, CERT_MODE)?;
-    store::write_file(&files[1], &ca_key.serialize_pem(), KEY_MODE)?;
-    let ca = ca::Ca::load(dir)?;
+    let ca = ca::create_in(dir, Validity::days(ca_days), key_type)?;
     for (name, profile, cert, key) in [
         ("redis", Profile::Node, &files[2], &files[3]),
         ("client", Profile::Client, &files[4], &files[5]),
@@ -249,8 +245,7 @@ fn init(
                 key_type,
             },
         )?;
-        store::write_file(cert, &issued.cert_pem, CERT_MODE)?;
-        store::write_file(key, &issued.key_pem, KEY_MODE)?;
+        issued.write(cert, key)?;
     }
     let abs = |p: &Path| {
         std::fs::canonicalize(p)
