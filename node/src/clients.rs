@@ -277,8 +277,4 @@ impl ClientRegistry {
         v.sort_by_key(|c| c.id);
         v
     }
-
-    pub fn get(&self, id: ClientId) -> Option<Arc<ClientInfo>> {
-        self.clients.lock().expect("lock").get(&id).cloned()
-    }
 }

@@ -806,12 +806,6 @@ impl Config {
         Ok(dir)
     }
 
-    /// Sets a directive without the mutability check (internal state changes such as
-    /// REPLICAOF updating `replicaof`).
-    pub fn set_internal(&mut self, name: &'static str, value: String) {
-        self.values.insert(name, value);
-    }
-
     /// `(name, value)` pairs whose name matches the glob, for CONFIG GET.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
@@ -869,20 +863,6 @@ impl Config {
             .find(|(c, _)| *c == class)
             .map(|(_, l)| l)
             .unwrap_or_default()
-    }
-
-    /// The `save` points as (seconds, changes) pairs.
-    pub fn save_points(&self) -> Vec<(u64, u64)> {
-        let parts: Vec<u64> = self
-            .get("save")
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        parts
-            .chunks(2)
-            .filter(|c| c.len() == 2)
-            .map(|c| (c[0], c[1]))
-            .collect()
     }
 
     /// The configuration file text CONFIG REWRITE writes: the original lines with changed

@@ -144,11 +144,6 @@ impl EngineState {
         self.cas_dirty.contains(&client)
     }
 
-    /// Marks a client's transaction as failed (a watched key expired, for example).
-    pub fn mark_cas_dirty(&mut self, client: ClientId) {
-        self.cas_dirty.insert(client);
-    }
-
     /// Registers a blocked client's wake-up for `key`.
     pub fn block_on(&mut self, db: usize, key: Bytes, waker: Arc<Notify>) {
         self.blocked.entry((db, key)).or_default().push(waker);

@@ -60,10 +60,6 @@ pub fn set_level(level: Level) {
     LEVEL.store(level as u8, Ordering::Relaxed);
 }
 
-pub fn set_role_replica(replica: bool) {
-    ROLE.store(if replica { b'S' } else { b'M' }, Ordering::Relaxed);
-}
-
 pub fn enabled(level: Level) -> bool {
     level as u8 >= LEVEL.load(Ordering::Relaxed)
 }

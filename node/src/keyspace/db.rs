@@ -143,14 +143,6 @@ impl Db {
         }
     }
 
-    /// Replaces the contents with a loaded snapshot (used after an RDB load).
-    pub fn restore(&mut self, snapshot: DbSnapshot) {
-        self.clear();
-        for (key, entry) in snapshot.iter() {
-            self.insert(key, entry.value.clone(), entry.expire_at().unwrap_or(0));
-        }
-    }
-
     /// Takes the keys that expired since the last call.
     pub fn drain_expired(&mut self) -> Vec<Bytes> {
         std::mem::take(&mut self.expired)

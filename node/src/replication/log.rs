@@ -69,18 +69,6 @@ impl ReplicationLog {
         ReplOffset(self.end.0 + 1 - self.backlog.len() as u64)
     }
 
-    /// Changes how much is retained (`CONFIG SET repl-backlog-size`).
-    pub fn set_capacity(&mut self, capacity: usize) {
-        self.capacity = capacity.max(16 * 1024);
-        self.trim();
-    }
-
-    /// Forces the next command to be preceded by SELECT (a full sync starts a new stream
-    /// for the replica; a promoted replica must not rely on its master's selection).
-    pub fn forget_selected_db(&mut self) {
-        self.selected_db = None;
-    }
-
     /// Appends raw stream bytes (already RESP).
     pub fn feed_bytes(&mut self, bytes: &[u8]) {
         self.backlog.extend(bytes);

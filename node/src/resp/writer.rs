@@ -52,11 +52,6 @@ impl ReplyWriter {
         self.buf.clear();
     }
 
-    /// Takes the written bytes, leaving the writer empty.
-    pub fn take(&mut self) -> BytesMut {
-        self.buf.split()
-    }
-
     /// Appends bytes that are already RESP.
     pub fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
@@ -191,19 +186,6 @@ impl ReplyWriter {
             self.buf.extend_from_slice(b"\r\n");
         } else {
             self.bulk(text.as_bytes());
-        }
-    }
-
-    /// An array of bulk strings.
-    pub fn bulk_array<'a, I>(&mut self, items: I)
-    where
-        I: IntoIterator<Item = &'a [u8]>,
-        I::IntoIter: ExactSizeIterator,
-    {
-        let it = items.into_iter();
-        self.array(it.len());
-        for item in it {
-            self.bulk(item);
         }
     }
 }
