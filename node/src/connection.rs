@@ -427,14 +427,14 @@ impl Connection {
             .fetch_add(self.out.len() as u64, Ordering::Relaxed);
         // A client that does not read would keep us in write_all forever; a kill (CLIENT
         // KILL, an output buffer limit) must still end the connection.
-        let info = self.client.info.clone();
+        let out = &self.out;
         let write = async {
-            stream.write_all(self.out.buffer()).await?;
+            stream.write_all(out.buffer()).await?;
             stream.flush().await
         };
         tokio::select! {
             r = write => r?,
-            _ = info.kill.notified() => {
+            _ = self.client.info.kill.notified() => {
                 return Err(std::io::Error::other("client killed while writing"));
             }
         }

@@ -81,6 +81,17 @@ impl EngineState {
         }
     }
 
+    /// Reads `key` in `db`, expiring it if due, and counts a keyspace hit or miss.
+    pub fn read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&crate::keyspace::Entry> {
+        let found = self.dbs[db].get(key, now);
+        if found.is_some() {
+            self.stats.keyspace_hits += 1;
+        } else {
+            self.stats.keyspace_misses += 1;
+        }
+        found
+    }
+
     /// Registers a consumer of the propagated command stream.
     pub fn add_sink(&mut self, sink: Box<dyn PropagationSink>) {
         self.sinks.push(sink);

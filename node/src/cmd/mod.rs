@@ -233,14 +233,7 @@ impl<'a> Ctx<'a> {
 
     /// Looks `key` up for reading, counting a hit or a miss.
     pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
-        let state = &mut *self.state;
-        let found = state.dbs[self.client.db].get(key, self.now);
-        if found.is_some() {
-            state.stats.keyspace_hits += 1;
-        } else {
-            state.stats.keyspace_misses += 1;
-        }
-        found
+        self.state.read(self.client.db, key, self.now)
     }
 
     /// Reads `key` expecting a value of `kind`: `Ok(None)` when absent, WRONGTYPE otherwise.
@@ -260,13 +253,7 @@ impl<'a> Ctx<'a> {
         key: &[u8],
         kind: ValueKind,
     ) -> Result<(Option<&Value>, &mut ReplyWriter), CmdError> {
-        let state = &mut *self.state;
-        let found = state.dbs[self.client.db].get(key, self.now);
-        match found {
-            Some(_) => state.stats.keyspace_hits += 1,
-            None => state.stats.keyspace_misses += 1,
-        }
-        let value = match found {
+        let value = match self.state.read(self.client.db, key, self.now) {
             Some(e) if e.value.kind() != kind => return Err(CmdError::WrongType),
             Some(e) => Some(&e.value),
             None => None,
