@@ -142,9 +142,49 @@ pub struct ClientState {
     /// The last command looked up, to skip the table for repeated commands.
     pub last_spec: Option<(Bytes, &'static crate::cmd::CommandSpec)>,
     pub info: Arc<ClientInfo>,
+    /// Replication offset after this client's last write (what WAIT waits for).
+    pub woff: u64,
+    /// What a replica said in REPLCONF before PSYNC.
+    pub replica_conf: crate::replication::master::ReplicaConf,
+    /// Set by PSYNC/SYNC: the connection becomes a replica link after this reply.
+    pub handoff: Option<crate::replication::master::Handoff>,
+    /// When a blocked WAIT gives up (it is re-run on every ACK).
+    pub wait_deadline: Option<std::time::Instant>,
 }
 
 impl ClientState {
+    /// A client with default settings whose pub/sub messages go to `messages`.
+    pub fn new(
+        info: Arc<ClientInfo>,
+        authenticated: bool,
+        messages: mpsc::UnboundedSender<Outbound>,
+    ) -> ClientState {
+        ClientState {
+            id: info.id,
+            db: 0,
+            authenticated,
+            multi: None,
+            multi_failed: false,
+            watched: Vec::new(),
+            channels: Default::default(),
+            patterns: Default::default(),
+            messages,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            monitor: false,
+            is_master: false,
+            pending_auth: None,
+            pending_hello: None,
+            last_cmd: None,
+            last_spec: None,
+            info,
+            woff: 0,
+            replica_conf: Default::default(),
+            handoff: None,
+            wait_deadline: None,
+        }
+    }
+
     pub fn in_pubsub(&self) -> bool {
         !self.channels.is_empty() || !self.patterns.is_empty()
     }

@@ -7,7 +7,7 @@
 //! validated once when set, so readers parse known-good text.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How a directive's value is written and checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -965,30 +965,8 @@ impl Config {
             .as_ref()
             .ok_or_else(|| std::io::Error::other("The server is running without a config file"))?;
         let original = std::fs::read_to_string(path).unwrap_or_default();
-        write_atomically(path, self.rewrite_text(&original).as_bytes())
+        crate::atomic_file::write_bytes(path, self.rewrite_text(&original).as_bytes())
     }
-}
-
-/// Writes a file so that a crash leaves either the old or the new content: temp file,
-/// fsync, rename, fsync of the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
 }
 
 fn startup_error(file: &str, line: usize, text: &str, reason: &str) -> StartupError {

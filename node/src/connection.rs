@@ -78,26 +78,7 @@ pub async fn serve<S>(
         verbose!("TLS client {peer} presented CN {user:?}, which names no user here; AUTH is still required");
     }
     let (tx, rx) = mpsc::unbounded_channel();
-    let client = ClientState {
-        id: info.id,
-        db: 0,
-        authenticated: !auth_required || authenticated_by_cert,
-        multi: None,
-        multi_failed: false,
-        watched: Vec::new(),
-        channels: Default::default(),
-        patterns: Default::default(),
-        messages: tx,
-        reply_mode: ReplyMode::On,
-        close_after_reply: false,
-        monitor: false,
-        is_master: false,
-        pending_auth: None,
-        pending_hello: None,
-        last_cmd: None,
-        last_spec: None,
-        info: info.clone(),
-    };
+    let client = ClientState::new(info.clone(), !auth_required || authenticated_by_cert, tx);
     let mut conn = Connection {
         server: server.clone(),
         client,
@@ -112,6 +93,18 @@ pub async fn serve<S>(
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
     }
     conn.cleanup();
+    if let Some(handoff) = conn.client.handoff.take() {
+        let leftover = std::mem::take(&mut conn.inbuf);
+        drop(conn);
+        crate::replication::master::serve_replica(
+            server.clone(),
+            stream,
+            handoff,
+            leftover,
+            info.clone(),
+        )
+        .await;
+    }
     server.clients.unregister(info.id);
 }
 
@@ -163,6 +156,8 @@ impl Connection {
             if !self.pending.is_empty() {
                 let outcome = self.execute_pending(timed_out);
                 timed_out = false;
+                // Acknowledged writes are in the AOF before the replies go out.
+                self.server.flush_aof();
                 if self.output_over_limit() {
                     return Ok(());
                 }
@@ -256,7 +251,7 @@ impl Connection {
             if let Some(pw) = self.client.pending_auth.take() {
                 break Outcome::VerifyPassword(pw);
             }
-            if self.client.close_after_reply {
+            if self.client.close_after_reply || self.client.handoff.is_some() {
                 break Outcome::Close;
             }
         };

@@ -55,6 +55,12 @@ pub struct EngineState {
     /// Commands propagated by the current command, collected until it finishes.
     pending: Vec<Propagated>,
     sinks: Vec<Box<dyn PropagationSink>>,
+    /// The replication stream, while this node is a master with a backlog (a replica's
+    /// stream is fed with its master's bytes instead, see `replication::replica`).
+    pub repl_feed: Option<Arc<crate::replication::Feed>>,
+    /// `master_repl_offset` after the last command fed to `repl_feed`: a client's WAIT
+    /// waits for its last write to reach this offset.
+    pub repl_end: u64,
 }
 
 impl std::fmt::Debug for EngineState {
@@ -78,6 +84,8 @@ impl EngineState {
             blocked: HashMap::new(),
             pending: Vec::new(),
             sinks: Vec::new(),
+            repl_feed: None,
+            repl_end: 0,
         }
     }
 
@@ -175,7 +183,7 @@ impl EngineState {
 
     /// Queues a command for propagation once the current command finishes.
     pub fn propagate(&mut self, db: usize, args: Vec<Bytes>) {
-        if self.sinks.is_empty() {
+        if !self.propagating() {
             return;
         }
         self.pending.push(Propagated { db, args });
@@ -183,7 +191,7 @@ impl EngineState {
 
     /// Whether anybody consumes propagated commands (skip building them otherwise).
     pub fn propagating(&self) -> bool {
-        !self.sinks.is_empty()
+        !self.sinks.is_empty() || self.repl_feed.is_some()
     }
 
     /// Sends the commands queued by the last command (or transaction) to the sinks,
@@ -195,11 +203,26 @@ impl EngineState {
         let pending = std::mem::take(&mut self.pending);
         let wrap = atomic && pending.len() > 1;
         let db = pending[0].db;
+        let repl = self.repl_feed.clone();
         let mut feed = |cmd: &Propagated| {
             for s in self.sinks.iter_mut() {
                 s.feed(cmd);
             }
         };
+        if let Some(repl) = &repl {
+            self.repl_end = repl.update(|log| {
+                if wrap {
+                    log.feed_command(db, &[Bytes::from_static(b"MULTI")]);
+                }
+                for cmd in &pending {
+                    log.feed_command(cmd.db, &cmd.args);
+                }
+                if wrap {
+                    log.feed_command(db, &[Bytes::from_static(b"EXEC")]);
+                }
+                log.end().0
+            });
+        }
         if wrap {
             feed(&Propagated {
                 db,

@@ -199,7 +199,6 @@ fn memory_section(server: &Server, _state: &EngineState, out: &mut String) {
 }
 
 fn persistence_section(server: &Server, state: &EngineState, out: &mut String) {
-    let config = server.config();
     out.push_str("# Persistence\r\n");
     line(out, "loading", 0);
     line(out, "async_loading", 0);
@@ -209,19 +208,76 @@ fn persistence_section(server: &Server, state: &EngineState, out: &mut String) {
     line(out, "current_fork_perc", "0.00");
     line(out, "current_save_keys_processed", 0);
     line(out, "current_save_keys_total", 0);
-    line(out, "rdb_changes_since_last_save", state.dirty);
-    line(out, "rdb_bgsave_in_progress", 0);
-    line(out, "rdb_last_save_time", server.started_unix);
-    line(out, "rdb_last_bgsave_status", "ok");
-    line(out, "rdb_last_bgsave_time_sec", -1);
-    line(out, "rdb_current_bgsave_time_sec", -1);
-    line(out, "aof_enabled", config.get_bool("appendonly") as u8);
-    line(out, "aof_rewrite_in_progress", 0);
+    let saves = &server.save_status;
+    let ok = |b: bool| if b { "ok" } else { "err" };
+    line(
+        out,
+        "rdb_changes_since_last_save",
+        saves.changes_since(state.dirty),
+    );
+    line(
+        out,
+        "rdb_bgsave_in_progress",
+        saves.in_progress.load(Ordering::Relaxed) as u8,
+    );
+    line(
+        out,
+        "rdb_last_save_time",
+        saves.last_save.load(Ordering::Relaxed),
+    );
+    line(
+        out,
+        "rdb_last_bgsave_status",
+        ok(saves.last_ok.load(Ordering::Relaxed)),
+    );
+    line(
+        out,
+        "rdb_last_bgsave_time_sec",
+        saves
+            .last_duration
+            .lock()
+            .expect("save status")
+            .map_or(-1, |d| d as i64),
+    );
+    line(
+        out,
+        "rdb_current_bgsave_time_sec",
+        saves
+            .started
+            .lock()
+            .expect("save status")
+            .map_or(-1, |t| t.elapsed().as_secs() as i64),
+    );
+    line(out, "rdb_saves", saves.saves.load(Ordering::Relaxed));
+    let aof = server.aof();
+    line(out, "aof_enabled", aof.is_some() as u8);
+    line(
+        out,
+        "aof_rewrite_in_progress",
+        aof.is_some_and(|a| a.rewrite_in_progress.load(Ordering::Relaxed)) as u8,
+    );
     line(out, "aof_rewrite_scheduled", 0);
-    line(out, "aof_last_rewrite_time_sec", -1);
+    line(
+        out,
+        "aof_last_rewrite_time_sec",
+        aof.map_or(-1, |a| a.last_rewrite_secs.load(Ordering::Relaxed) as i64),
+    );
     line(out, "aof_current_rewrite_time_sec", -1);
-    line(out, "aof_last_bgrewrite_status", "ok");
-    line(out, "aof_last_write_status", "ok");
+    line(
+        out,
+        "aof_last_bgrewrite_status",
+        ok(aof.is_none_or(|a| a.last_rewrite_ok.load(Ordering::Relaxed))),
+    );
+    line(
+        out,
+        "aof_rewrites",
+        aof.map_or(0, |a| a.rewrites.load(Ordering::Relaxed)),
+    );
+    line(
+        out,
+        "aof_last_write_status",
+        ok(aof.is_none_or(|a| a.write_ok())),
+    );
     line(out, "module_fork_in_progress", 0);
     line(out, "module_fork_last_cow_size", 0);
 }
@@ -246,9 +302,13 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
         "rejected_connections",
         s.rejected_connections.load(Ordering::Relaxed),
     );
-    line(out, "sync_full", 0);
-    line(out, "sync_partial_ok", 0);
-    line(out, "sync_partial_err", 0);
+    let (full, ok, err) = {
+        let st = server.repl.state();
+        (st.sync_full, st.sync_partial_ok, st.sync_partial_err)
+    };
+    line(out, "sync_full", full);
+    line(out, "sync_partial_ok", ok);
+    line(out, "sync_partial_err", err);
     line(out, "expired_keys", state.stats.expired_keys);
     line(out, "expired_stale_perc", "0.00");
     line(out, "expired_time_cap_reached_count", 0);
@@ -294,23 +354,8 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
 }
 
 fn replication_section(server: &Server, out: &mut String) {
-    let backlog = server.config().get_u64("repl-backlog-size");
     out.push_str("# Replication\r\n");
-    line(out, "role", "master");
-    line(out, "connected_slaves", 0);
-    line(out, "master_failover_state", "no-failover");
-    line(out, "master_replid", &server.replid);
-    line(
-        out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000",
-    );
-    line(out, "master_repl_offset", 0);
-    line(out, "second_repl_offset", -1);
-    line(out, "repl_backlog_active", 0);
-    line(out, "repl_backlog_size", backlog);
-    line(out, "repl_backlog_first_byte_offset", 0);
-    line(out, "repl_backlog_histlen", 0);
+    server.repl.info_section(&server.config(), out);
 }
 
 /// CPU seconds (user, system) from /proc/self/stat.

@@ -4,6 +4,7 @@
 //! socket → [`connection`] → [`resp`] parser → [`cmd`] dispatch → [`engine`] state →
 //! reply writer → socket.
 
+pub mod atomic_file;
 pub mod auth;
 pub mod clients;
 pub mod cmd;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod info;
 pub mod keyspace;
 pub mod log;
+pub mod persistence;
 pub mod pubsub;
 pub mod rdb;
 pub mod replication;

@@ -90,8 +90,18 @@ fn main() -> std::process::ExitCode {
             .map_err(|e| anyhow::anyhow!("Failed to configure TLS: {e}"))?;
         let listeners = server::bind_all(&config)?;
         notice!("Running mode=standalone, port={}.", config.get("port"));
+        let replicaof = config.get("replicaof").to_string();
         let server = Arc::new(Server::new(config, tls));
+        server.set_self_arc();
         notice!("Server initialized");
+        tandem::persistence::load_at_startup(&server).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some((host, port)) = replicaof.split_once(' ') {
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("Invalid master port in replicaof: {port}"))?;
+            tandem::replication::replica::start(&server, host.to_string(), port);
+        }
         server::run(server, listeners).await
     });
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

@@ -55,8 +55,14 @@ pub struct Server {
     pub started_unix: u64,
     /// 40 hex chars identifying this run (INFO run_id).
     pub run_id: String,
-    /// The replication id of this node's history (INFO master_replid).
-    pub replid: crate::replication::ReplId,
+    /// Replication: ids, offsets, the stream and backlog, master link and replicas.
+    pub repl: crate::replication::Replication,
+    /// RDB saves: last save, in progress, outcome.
+    pub save_status: Arc<crate::persistence::SaveStatus>,
+    /// The append-only file, when `appendonly yes`.
+    aof: std::sync::OnceLock<Arc<crate::persistence::aof::Aof>>,
+    /// The `Arc` this server lives in, for commands that start tasks (REPLICAOF).
+    self_ref: std::sync::OnceLock<std::sync::Weak<Server>>,
     auth: RwLock<Arc<Auth>>,
     limits: RwLock<ClientLimits>,
     /// Bumped whenever `limits` changes, so connections can cache them.
@@ -117,7 +123,8 @@ impl Server {
         let auth = Auth::new(config.get("requirepass"), config.get("requirepass-hash"));
         let commands = CommandTable::new(&config.renamed_commands);
         let limits = limits_from(&config);
-        Server {
+        let backlog_size = config.get_u64("repl-backlog-size") as usize;
+        let server = Server {
             engine: Mutex::new(EngineState::new(databases)),
             config: RwLock::new(config),
             clients: ClientRegistry::default(),
@@ -127,7 +134,12 @@ impl Server {
             started: Instant::now(),
             started_unix: crate::keyspace::now_ms() / 1000,
             run_id: random_hex40(),
-            replid: crate::replication::ReplId::random(),
+            repl: crate::replication::Replication::new(backlog_size),
+            save_status: Arc::new(crate::persistence::SaveStatus::new(
+                crate::keyspace::now_ms() / 1000,
+            )),
+            aof: std::sync::OnceLock::new(),
+            self_ref: std::sync::OnceLock::new(),
             auth: RwLock::new(Arc::new(auth)),
             limits: RwLock::new(limits),
             limits_version: std::sync::atomic::AtomicU64::new(0),
@@ -137,7 +149,63 @@ impl Server {
             active_expire: AtomicBool::new(true),
             port: AtomicUsize::new(0),
             tls,
+        };
+        server.apply_repl_limits(&server.config());
+        server
+    }
+
+    /// `repl-backlog-size` and the replica output buffer limit, applied to the backlog.
+    fn apply_repl_limits(&self, config: &Config) {
+        let hard = config
+            .output_buffer_limit(crate::config::OutputBufferClass::Replica)
+            .hard;
+        let backlog = config.get_u64("repl-backlog-size") as usize;
+        let pin_limit = if hard == 0 { usize::MAX } else { hard as usize };
+        self.repl
+            .feed
+            .update(|log| log.set_limits(backlog, pin_limit));
+    }
+
+    /// Records the `Arc` the server lives in (see [`Server::self_arc`]).
+    pub fn set_self_arc(self: &Arc<Self>) {
+        let _ = self.self_ref.set(Arc::downgrade(self));
+    }
+
+    pub fn self_arc(&self) -> Option<Arc<Server>> {
+        self.self_ref.get().and_then(|w| w.upgrade())
+    }
+
+    /// The append-only file, when enabled.
+    pub fn aof(&self) -> Option<&Arc<crate::persistence::aof::Aof>> {
+        self.aof.get()
+    }
+
+    /// Installs the AOF opened at start-up and has the engine feed it.
+    pub fn install_aof(&self, aof: Arc<crate::persistence::aof::Aof>) {
+        self.engine
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_sink(Box::new(crate::persistence::aof::AofSink(aof.clone())));
+        let _ = self.aof.set(aof);
+    }
+
+    /// Writes the commands of the batch just run to the AOF (before replies are sent).
+    pub fn flush_aof(&self) {
+        if let Some(aof) = self.aof.get() {
+            if let Err(e) = aof.flush() {
+                warning!("Error writing to the AOF file: {e}");
+            }
         }
+    }
+
+    /// The replication id and offset a snapshot taken now corresponds to, when this node
+    /// has a replication history (so a restart can partially resynchronise).
+    pub fn repl_position(
+        &self,
+    ) -> Option<(crate::replication::ReplId, crate::replication::ReplOffset)> {
+        let st = self.repl.state();
+        let log = self.repl.feed.log();
+        log.active.then(|| (st.replid.clone(), log.end()))
     }
 
     pub fn config(&self) -> RwLockReadGuard<'_, Config> {
@@ -158,12 +226,16 @@ impl Server {
     }
 
     pub fn role_name(&self) -> &'static str {
-        "master"
+        if self.repl.is_replica() {
+            "replica"
+        } else {
+            "master"
+        }
     }
 
     /// Whether writes from ordinary clients are refused (a read-only replica).
     pub fn is_read_only_replica(&self) -> bool {
-        false
+        self.repl.is_replica() && self.config().get_bool("replica-read-only")
     }
 
     /// Installs a new configuration after CONFIG SET, applying what must change at runtime.
@@ -201,6 +273,12 @@ impl Server {
                 notice!("TLS configuration reloaded (CONFIG SET {name})");
             }
         }
+        if changed.contains(&"appendonly") && next.get_bool("appendonly") != self.aof().is_some() {
+            return Err((
+                "appendonly".into(),
+                "tandem opens or closes the AOF at start-up only; set appendonly in the config file and restart".into(),
+            ));
+        }
         if changed.contains(&"requirepass") || changed.contains(&"requirepass-hash") {
             *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Auth::new(
                 next.get("requirepass"),
@@ -210,6 +288,12 @@ impl Server {
         if changed.contains(&"loglevel") {
             crate::log::set_level(crate::log::Level::from_name(next.get("loglevel")));
         }
+        if let Some(aof) = self.aof() {
+            aof.set_policy(crate::persistence::aof::FsyncPolicy::from_name(
+                next.get("appendfsync"),
+            ));
+        }
+        self.apply_repl_limits(&next);
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_from(&next);
         self.limits_version.fetch_add(1, Ordering::Release);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = next;
@@ -301,6 +385,68 @@ impl Server {
 
     pub fn set_active_expire(&self, on: bool) {
         self.active_expire.store(on, Ordering::Relaxed);
+    }
+
+    /// Once a second: the AOF's `everysec` fsync, `save` points, and the master's PING to
+    /// its replicas every `repl-ping-replica-period` seconds.
+    pub fn cron_every_second(&self, second: u64) {
+        if let Some(aof) = self.aof() {
+            aof.fsync_if_due();
+        }
+        let (points, ping_period) = {
+            let c = self.config();
+            (
+                crate::persistence::save_points(&c),
+                c.get_u64("repl-ping-replica-period").max(1),
+            )
+        };
+        if !points.is_empty() && !self.save_status.in_progress.load(Ordering::Acquire) {
+            let state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+            let now = crate::keyspace::now_ms() / 1000;
+            if crate::persistence::save_point_due(&points, &self.save_status, state.dirty, now) {
+                notice!(
+                    "{} changes since the last save: saving...",
+                    self.save_status.changes_since(state.dirty)
+                );
+                let snapshot = crate::persistence::Snapshot::take(&state, self.repl_position());
+                drop(state);
+                let path = crate::persistence::rdb_path(&self.config());
+                crate::persistence::save_in_background(&self.save_status, snapshot, path);
+            }
+        }
+        if second.is_multiple_of(ping_period) {
+            let has_replicas = {
+                let st = self.repl.state();
+                st.master.is_none() && !st.replicas.is_empty()
+            };
+            if has_replicas {
+                self.repl
+                    .feed
+                    .update(|log| log.feed_global(&[Bytes::from_static(b"PING")]));
+            }
+        }
+    }
+
+    /// The save at shutdown: an RDB when `save` points are set (or SHUTDOWN SAVE) unless
+    /// NOSAVE, and the AOF written and fsynced. Returns false when the save failed.
+    pub fn save_for_shutdown(&self) -> bool {
+        let requested = *self.shutdown.save.lock().expect("shutdown lock");
+        let mut ok = true;
+        if let Some(aof) = self.aof() {
+            if let Err(e) = aof.flush_and_sync() {
+                warning!("Error flushing the AOF at shutdown: {e}");
+                ok = false;
+            }
+        }
+        let configured = !crate::persistence::save_points(&self.config()).is_empty();
+        if requested.unwrap_or(configured) {
+            notice!("Saving the final RDB snapshot before exiting.");
+            let state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+            let snapshot = crate::persistence::Snapshot::take(&state, self.repl_position());
+            let path = crate::persistence::rdb_path(&self.config());
+            ok &= crate::persistence::save_now(&self.save_status, &snapshot, &path);
+        }
+        ok
     }
 
     /// One pass of the periodic work: active expiry of keys whose time has passed.
@@ -417,12 +563,25 @@ pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()
     }
     let cron_server = server.clone();
     tokio::spawn(async move {
+        let mut last_second = Instant::now();
+        let mut seconds = 0u64;
         loop {
             let hz = cron_server.config().get_int("hz").clamp(1, 500) as u64;
             tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
             let s = cron_server.clone();
+            let every_second = last_second.elapsed() >= Duration::from_secs(1);
+            if every_second {
+                last_second = Instant::now();
+                seconds += 1;
+            }
             // The cron takes the engine lock; keep it off the async worker's hot loop.
-            let _ = tokio::task::spawn_blocking(move || s.cron()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                s.cron();
+                if every_second {
+                    s.cron_every_second(seconds);
+                }
+            })
+            .await;
         }
     });
     if server.port.load(Ordering::Relaxed) != 0 {
@@ -452,6 +611,13 @@ pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()
         }
     }
     warning!("User requested shutdown...");
+    let s = server.clone();
+    if !tokio::task::spawn_blocking(move || s.save_for_shutdown())
+        .await
+        .unwrap_or(false)
+    {
+        warning!("Error trying to save the DB at shutdown; exiting anyway.");
+    }
     warning!("tandem is now ready to exit, bye bye...");
     Ok(())
 }

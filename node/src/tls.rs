@@ -77,6 +77,45 @@ pub fn unsupported_directive_warnings(config: &Config) -> Vec<String> {
     out
 }
 
+/// Builds the client configuration of a replication link (`tls-replication yes`): the
+/// certificate presented is `tls-client-cert-file` when set, else the node's own; the
+/// master must chain to `tls-ca-cert-file` (or `-dir`).
+pub fn replication_client_config(config: &Config) -> Result<rustls::ClientConfig, PkiError> {
+    let (cert, key) = match (
+        path(config, "tls-client-cert-file"),
+        path(config, "tls-client-key-file"),
+    ) {
+        (Some(c), Some(k)) => (c, k),
+        _ => (
+            path(config, "tls-cert-file").ok_or_else(|| PkiError::NoCertificate {
+                path: PathBuf::from("(tls-cert-file not set)"),
+            })?,
+            path(config, "tls-key-file").ok_or_else(|| PkiError::NoKey {
+                path: PathBuf::from("(tls-key-file not set)"),
+            })?,
+        ),
+    };
+    let ca = path(config, "tls-ca-cert-file")
+        .or_else(|| path(config, "tls-ca-cert-dir"))
+        .ok_or_else(|| {
+            PkiError::Password(
+                "tls-replication needs tls-ca-cert-file or tls-ca-cert-dir to verify the master"
+                    .into(),
+            )
+        })?;
+    let files = pki::tls::ClientFiles {
+        cert,
+        key,
+        ca,
+        verify_hostname: false,
+    };
+    let opts = TlsOptions {
+        protocols: pki::tls::parse_protocols(config.get("tls-protocols"))?,
+        cipher_suites: pki::tls::parse_ciphersuites(config.get("tls-ciphersuites"))?,
+    };
+    pki::tls::client_config(&files, &opts)
+}
+
 /// Builds the rustls server configuration from the `tls-*` directives.
 pub fn build_server_config(config: &Config) -> Result<ServerConfig, PkiError> {
     if !config.get("tls-key-file-pass").is_empty() {

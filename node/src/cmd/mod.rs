@@ -12,7 +12,9 @@ mod generic;
 mod hashes;
 mod lists;
 pub mod long_double;
+mod persistence;
 mod pubsub;
+mod replication;
 mod server;
 mod sets;
 mod strings;
@@ -355,6 +357,8 @@ impl CommandTable {
             pubsub::COMMANDS,
             transactions::COMMANDS,
             server::COMMANDS,
+            replication::COMMANDS,
+            persistence::COMMANDS,
         ] {
             for spec in family {
                 by_name.insert(spec.name.as_bytes().to_vec(), spec);
@@ -442,6 +446,31 @@ fn runs_inside_multi(spec: &CommandSpec) -> bool {
     )
 }
 
+/// Runs one command outside a client connection (the master link on a replica, AOF
+/// replay): the same checks and effects, with the reply left in `out` for the caller.
+pub fn execute_detached(
+    server: &Server,
+    state: &mut EngineState,
+    client: &mut ClientState,
+    out: &mut ReplyWriter,
+    args: &[Bytes],
+    now: u64,
+) {
+    let mut ctx = Ctx {
+        server,
+        state,
+        client,
+        out,
+        now,
+        block: None,
+        timed_out: true,
+        propagate_as: None,
+        modified: 0,
+        in_exec: false,
+    };
+    dispatch(&mut ctx, args);
+}
+
 /// Executes one request from a client: lookup, arity, authentication, subscribe mode,
 /// MULTI queueing, read-only replica check, then the command itself.
 pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
@@ -502,6 +531,7 @@ fn reject(ctx: &mut Ctx, err: CmdError) {
 /// Runs a command that passed the checks and queues its propagation. `in_exec` defers the
 /// flush to the end of the transaction.
 pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in_exec: bool) {
+    let repl_end = ctx.state.repl_end;
     ctx.modified = 0;
     ctx.propagate_as = None;
     if let Err(e) = (spec.handler)(ctx, args) {
@@ -523,6 +553,9 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     }
     if !in_exec {
         ctx.state.flush_propagation(false);
+    }
+    if ctx.state.repl_end != repl_end {
+        ctx.client.woff = ctx.state.repl_end;
     }
     ctx.state.commands_processed += 1;
 }

@@ -1,5 +1,5 @@
 //! Server commands: INFO, CONFIG, COMMAND, TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB,
-//! SHUTDOWN, MONITOR, SLOWLOG, LATENCY, DEBUG, MEMORY, ROLE.
+//! SHUTDOWN, MONITOR, SLOWLOG, LATENCY, DEBUG, MEMORY.
 
 use bytes::Bytes;
 
@@ -65,22 +65,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         debug,
     ),
     spec("memory", -2, READONLY, (0, 0, 0), "server", memory),
-    spec(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        (0, 0, 0),
-        "server",
-        role,
-    ),
-    spec(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        "server",
-        lastsave,
-    ),
 ];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -533,18 +517,5 @@ fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     } else {
         return Err(unknown_subcommand("memory", sub));
     }
-    Ok(())
-}
-
-fn role(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(0);
-    ctx.out.array(0);
-    Ok(())
-}
-
-fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
-    ctx.out.int(ctx.server.started_unix as i64);
     Ok(())
 }

@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::ids::ReplOffset;
-use crate::engine::{Propagated, PropagationSink};
 
 /// Encodes one command as a RESP array of bulk strings (the replication wire format).
 pub fn encode_command(out: &mut BytesMut, args: &[Bytes]) {
@@ -40,6 +39,13 @@ pub struct ReplicationLog {
     /// Database of the last command fed; a command for another db is preceded by SELECT.
     selected_db: Option<usize>,
     scratch: BytesMut,
+    /// `repl_backlog_active`: the backlog exists (a replica connected once, or this node
+    /// is a replica); until then nothing is fed and the offset stays put, as in Redis.
+    pub active: bool,
+    /// Next offset each connected replica still has to receive: bytes from the oldest pin
+    /// are kept beyond `capacity`, up to `pin_limit` (the replica output buffer limit).
+    pins: std::collections::HashMap<u64, u64>,
+    pin_limit: usize,
 }
 
 impl ReplicationLog {
@@ -51,7 +57,45 @@ impl ReplicationLog {
             end,
             selected_db: None,
             scratch: BytesMut::new(),
+            active: false,
+            pins: std::collections::HashMap::new(),
+            pin_limit: 256 << 20,
         }
+    }
+
+    /// Sets `repl-backlog-size` and the most a slow replica may hold back beyond it.
+    pub fn set_limits(&mut self, capacity: usize, pin_limit: usize) {
+        self.capacity = capacity.max(16 * 1024);
+        self.pin_limit = pin_limit;
+        self.trim();
+    }
+
+    /// `repl-backlog-size`.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Starts a new history at offset `end` (a replica after a full sync): empty backlog.
+    pub fn reset(&mut self, end: ReplOffset) {
+        self.backlog.clear();
+        self.end = end;
+        self.selected_db = None;
+        self.active = true;
+    }
+
+    /// Forces a SELECT before the next command (a full sync starts, a promotion).
+    pub fn forget_selected_db(&mut self) {
+        self.selected_db = None;
+    }
+
+    /// Holds the stream from `next` on for replica `id` (see `pins`).
+    pub fn pin(&mut self, id: u64, next: ReplOffset) {
+        self.pins.insert(id, next.0);
+    }
+
+    pub fn unpin(&mut self, id: u64) {
+        self.pins.remove(&id);
+        self.trim();
     }
 
     /// `master_repl_offset`.
@@ -76,6 +120,15 @@ impl ReplicationLog {
         self.trim();
     }
 
+    /// Appends a command that applies to no database (PING, REPLCONF GETACK).
+    pub fn feed_global(&mut self, args: &[Bytes]) {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        encode_command(&mut buf, args);
+        self.feed_bytes(&buf);
+        self.scratch = buf;
+    }
+
     /// Appends a command for `db`, preceded by SELECT when the db changes.
     pub fn feed_command(&mut self, db: usize, args: &[Bytes]) {
         let mut buf = std::mem::take(&mut self.scratch);
@@ -93,7 +146,12 @@ impl ReplicationLog {
     }
 
     fn trim(&mut self) {
-        let excess = self.backlog.len().saturating_sub(self.capacity);
+        let mut keep = self.capacity;
+        if let Some(oldest) = self.pins.values().min() {
+            let needed = (self.end.0 + 1).saturating_sub(*oldest) as usize;
+            keep = keep.max(needed.min(self.pin_limit));
+        }
+        let excess = self.backlog.len().saturating_sub(keep);
         if excess > 0 {
             self.backlog.drain(..excess);
         }
@@ -123,14 +181,6 @@ impl ReplicationLog {
             out.extend_from_slice(&b[s..s + len]);
         }
         Some(out.freeze())
-    }
-}
-
-impl PropagationSink for std::sync::Arc<std::sync::Mutex<ReplicationLog>> {
-    fn feed(&mut self, cmd: &Propagated) {
-        self.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .feed_command(cmd.db, &cmd.args);
     }
 }
 

@@ -1,0 +1,340 @@
+//! Persistence: RDB snapshots (SAVE, BGSAVE, `save` points, saving at shutdown, loading
+//! at start-up) and the append-only file.
+//!
+//! There is no fork: a snapshot is a copy-on-write view of the databases taken under the
+//! engine lock in microseconds, then serialised on a thread of its own while clients go
+//! on writing (see DESIGN.md).
+
+pub mod aof;
+pub mod rdb_file;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::{notice, warning};
+pub use rdb_file::{ExpiredKeys, Loaded, Snapshot};
+
+/// The outcome of the last snapshot written, and what is in progress (INFO persistence,
+/// LASTSAVE, the save points).
+#[derive(Debug)]
+pub struct SaveStatus {
+    /// Unix seconds of the last successful save (or of start-up).
+    pub last_save: AtomicU64,
+    /// `dirty` counted into the last successful save: changes since = dirty - this.
+    pub dirty_saved: AtomicU64,
+    pub last_ok: AtomicBool,
+    /// Unix seconds of the last attempt (a failed one delays retries by save points).
+    pub last_try: AtomicU64,
+    pub in_progress: AtomicBool,
+    /// Duration of the last background save, seconds (-1: none yet).
+    pub last_duration: Mutex<Option<u64>>,
+    pub started: Mutex<Option<Instant>>,
+    pub saves: AtomicU64,
+}
+
+impl SaveStatus {
+    pub fn new(now_secs: u64) -> SaveStatus {
+        SaveStatus {
+            last_save: AtomicU64::new(now_secs),
+            dirty_saved: AtomicU64::new(0),
+            last_ok: AtomicBool::new(true),
+            last_try: AtomicU64::new(0),
+            in_progress: AtomicBool::new(false),
+            last_duration: Mutex::new(None),
+            started: Mutex::new(None),
+            saves: AtomicU64::new(0),
+        }
+    }
+
+    /// Changes since the last successful save, given the engine's change counter.
+    pub fn changes_since(&self, dirty: u64) -> u64 {
+        dirty.saturating_sub(self.dirty_saved.load(Ordering::Relaxed))
+    }
+
+    fn finish(&self, snapshot_dirty: u64, result: &std::io::Result<u64>) {
+        let now = crate::keyspace::now_ms() / 1000;
+        self.last_try.store(now, Ordering::Relaxed);
+        match result {
+            Ok(_) => {
+                self.last_ok.store(true, Ordering::Relaxed);
+                self.last_save.store(now, Ordering::Relaxed);
+                self.dirty_saved
+                    .fetch_max(snapshot_dirty, Ordering::Relaxed);
+                self.saves.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => self.last_ok.store(false, Ordering::Relaxed),
+        }
+    }
+}
+
+/// The RDB file's path: `dir` is the working directory (tandem chdirs there at start-up,
+/// as redis-server does), so this is `dbfilename`.
+pub fn rdb_path(config: &Config) -> PathBuf {
+    PathBuf::from(config.get("dbfilename"))
+}
+
+/// Writes `snapshot` to `path` in the foreground (SAVE, shutdown) and records the outcome.
+pub fn save_now(status: &SaveStatus, snapshot: &Snapshot, path: &std::path::Path) -> bool {
+    let start = Instant::now();
+    let result = snapshot.write_file(path);
+    status.finish(snapshot.dirty, &result);
+    match result {
+        Ok(size) => {
+            notice!(
+                "DB saved on disk ({} keys, {} bytes, {} ms)",
+                snapshot.keys(),
+                size,
+                start.elapsed().as_millis()
+            );
+            true
+        }
+        Err(e) => {
+            warning!("Failed saving the DB to {}: {e}", path.display());
+            false
+        }
+    }
+}
+
+/// Starts writing `snapshot` to `path` on a thread of its own (BGSAVE, save points).
+/// Returns false when a background save is already running.
+pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: PathBuf) -> bool {
+    if status.in_progress.swap(true, Ordering::AcqRel) {
+        return false;
+    }
+    *status.started.lock().expect("save status") = Some(Instant::now());
+    notice!(
+        "Background saving started ({} keys, no fork: copy-on-write snapshot)",
+        snapshot.keys()
+    );
+    let thread_status = status.clone();
+    std::thread::Builder::new()
+        .name("bgsave".into())
+        .spawn(move || {
+            let status = thread_status;
+            let start = Instant::now();
+            let result = snapshot.write_file(&path);
+            status.finish(snapshot.dirty, &result);
+            *status.last_duration.lock().expect("save status") = Some(start.elapsed().as_secs());
+            *status.started.lock().expect("save status") = None;
+            match &result {
+                Ok(size) => notice!(
+                    "DB saved on disk ({} bytes, {} ms); Background saving terminated with success",
+                    size,
+                    start.elapsed().as_millis()
+                ),
+                Err(e) => warning!("Background saving error: {}: {e}", path.display()),
+            }
+            status.in_progress.store(false, Ordering::Release);
+        })
+        .map(|_| true)
+        .unwrap_or_else(|e| {
+            warning!("Can't start the background save thread: {e}");
+            status.in_progress.store(false, Ordering::Release);
+            false
+        })
+}
+
+/// Parses `save` ("3600 1 300 100"): (seconds, changes) pairs.
+pub fn save_points(config: &Config) -> Vec<(u64, u64)> {
+    let nums: Vec<u64> = config
+        .get("save")
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    nums.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+}
+
+/// Whether a save point is due: enough changes and enough time since the last save
+/// (after a failure, retries wait 5 seconds, as Redis does).
+pub fn save_point_due(points: &[(u64, u64)], status: &SaveStatus, dirty: u64, now: u64) -> bool {
+    let changes = status.changes_since(dirty);
+    let since = now.saturating_sub(status.last_save.load(Ordering::Relaxed));
+    let retry_ok = status.last_ok.load(Ordering::Relaxed)
+        || now.saturating_sub(status.last_try.load(Ordering::Relaxed)) >= 5;
+    retry_ok
+        && points
+            .iter()
+            .any(|&(secs, min_changes)| changes >= min_changes && since >= secs)
+}
+
+/// Loads the dataset at start-up, as redis-server does: from the AOF when `appendonly
+/// yes` (then keeps it open for appending, creating it when absent), otherwise from the
+/// RDB file. A corrupt file stops start-up with a message naming the file and the offset
+/// and is left untouched (except a torn last command under `aof-load-truncated yes`).
+pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String> {
+    let start = Instant::now();
+    let (appendonly, truncated_ok, policy, is_replica, databases) = {
+        let c = server.config();
+        (
+            c.get_bool("appendonly"),
+            c.get_bool("aof-load-truncated"),
+            aof::FsyncPolicy::from_name(c.get("appendfsync")),
+            !c.get("replicaof").is_empty(),
+            c.get_int("databases").max(1) as usize,
+        )
+    };
+    let progress = |n: u64| notice!("Loading: {n} keys loaded");
+    if appendonly {
+        let paths = aof::AofPaths::new(&server.config());
+        let manifest = paths.read_manifest()?;
+        if let Some(m) = &manifest {
+            load_aof(server, &paths, m, truncated_ok, databases)?;
+            notice!(
+                "DB loaded from append only file: {:.3} seconds",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        let aof = aof::Aof::open(paths, policy, manifest, || {
+            Snapshot::take(
+                &server.engine.lock().unwrap_or_else(|e| e.into_inner()),
+                None,
+            )
+        })
+        .map_err(|e| format!("Can't open the append-only file: {e}"))?;
+        server.install_aof(Arc::new(aof));
+        return Ok(());
+    }
+    let path = rdb_path(&server.config());
+    if let Some(loaded) = rdb_file::load_file(&path, databases, progress)? {
+        notice!(
+            "Done loading RDB, keys loaded: {}, keys expired: 0.",
+            loaded.keys
+        );
+        let repl = loaded.repl.clone();
+        install(server, loaded.dbs);
+        if let Some((id, offset)) = repl {
+            restore_replication(server, id, offset, is_replica);
+        }
+        notice!(
+            "DB loaded from disk: {:.3} seconds",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn install(server: &crate::server::Server, dbs: Vec<crate::keyspace::Db>) {
+    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+    engine.dbs = dbs;
+}
+
+/// Resumes the replication history recorded in the RDB: a replica asks its master to
+/// continue from it; a master keeps it as replid2 so its replicas can continue (7.0).
+fn restore_replication(
+    server: &crate::server::Server,
+    id: crate::replication::ReplId,
+    offset: crate::replication::ReplOffset,
+    is_replica: bool,
+) {
+    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+    let mut st = server.repl.state();
+    st.replid = id;
+    server.repl.feed.update(|log| log.reset(offset));
+    if !is_replica {
+        st.shift_replid(offset);
+        engine.repl_feed = Some(server.repl.feed.clone());
+    }
+    notice!("Replication history restored from the RDB: offset {offset}");
+}
+
+fn load_aof(
+    server: &Arc<crate::server::Server>,
+    paths: &aof::AofPaths,
+    manifest: &aof::Manifest,
+    truncated_ok: bool,
+    databases: usize,
+) -> Result<(), String> {
+    if let Some(base) = &manifest.base {
+        let path = paths.dir.join(&base.name);
+        if base.name.ends_with(".rdb") {
+            let loaded = rdb_file::load_file(&path, databases, |n| {
+                notice!("Loading AOF base: {n} keys loaded")
+            })?
+            .ok_or_else(|| format!("The AOF base file {} doesn't exist", path.display()))?;
+            install(server, loaded.dbs);
+        } else {
+            replay(server, paths, &base.name, false)?;
+        }
+        notice!("DB loaded from base file {}", base.name);
+    }
+    let count = manifest.incrs.len();
+    for (i, incr) in manifest.incrs.iter().enumerate() {
+        let last = i + 1 == count;
+        match replay(server, paths, &incr.name, last && truncated_ok) {
+            Ok(()) => notice!("DB loaded from incr file {}", incr.name),
+            Err(e) if last && !paths.dir.join(&incr.name).exists() => {
+                // The newest INCR file may not have been created yet (crash at rewrite).
+                notice!("{e}: starting a new one");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Replays the commands of one AOF file. A torn last command is cut off when
+/// `truncate_torn`; otherwise it (and any malformed command) is an error.
+fn replay(
+    server: &Arc<crate::server::Server>,
+    paths: &aof::AofPaths,
+    name: &str,
+    truncate_torn: bool,
+) -> Result<(), String> {
+    let mut reader = aof::IncrReader::open(&paths.dir, name)
+        .map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
+    let peer = "0.0.0.0:0".parse().expect("address");
+    let info = server.clients.register(peer, peer, false);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut client = crate::clients::ClientState::new(info.clone(), true, tx);
+    client.is_master = true;
+    let mut out = crate::resp::ReplyWriter::new(false);
+    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+    let now = crate::keyspace::now_ms();
+    let mut multi_start = None;
+    let result = loop {
+        let offset = reader.consumed;
+        match reader.next_command() {
+            Ok(Some(args)) => {
+                if args[0].eq_ignore_ascii_case(b"MULTI") {
+                    multi_start = Some(offset);
+                } else if args[0].eq_ignore_ascii_case(b"EXEC") {
+                    multi_start = None;
+                }
+                crate::cmd::execute_detached(
+                    server,
+                    &mut engine,
+                    &mut client,
+                    &mut out,
+                    &args,
+                    now,
+                );
+                out.clear();
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    drop(engine);
+    server.clients.unregister(info.id);
+    result?;
+    let torn = match reader.end() {
+        aof::ReplayEnd::Complete => multi_start,
+        aof::ReplayEnd::Truncated { offset } => Some(multi_start.unwrap_or(offset)),
+    };
+    if let Some(offset) = torn {
+        if !truncate_torn {
+            return Err(format!(
+                "Unexpected end of file reading the append only file {name} at offset {offset}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+            ));
+        }
+        warning!("!!! Warning: short read while loading the AOF file {name}!!!");
+        warning!("!!! Truncating the AOF {name} at offset {offset} !!!");
+        aof::truncate_to(&paths.dir, name, offset)
+            .map_err(|e| format!("Error truncating the AOF file {name}: {e}"))?;
+        warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Snapshots on disk and on the wire: taking a consistent point-in-time copy of every
+//! database, writing it as an RDB file atomically, and loading an RDB stream into fresh
+//! databases (at start-up, and on a replica during a full sync).
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::Path;
+
+use crate::engine::EngineState;
+use crate::keyspace::{Db, DbSnapshot};
+use crate::rdb::{AuxInfo, Event, RdbError, RdbReader, ReplInfo};
+use crate::replication::{ReplId, ReplOffset};
+
+/// A consistent copy of the keyspace (copy-on-write, cheap to take under the engine lock)
+/// with the aux fields that describe it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub dbs: Vec<(usize, DbSnapshot)>,
+    pub aux: AuxInfo,
+    /// The change counter when the snapshot was taken (`dirty` before the save).
+    pub dirty: u64,
+}
+
+impl Snapshot {
+    /// Takes the snapshot; `repl` is the replication id and offset it corresponds to.
+    pub fn take(state: &EngineState, repl: Option<(ReplId, ReplOffset)>) -> Snapshot {
+        Snapshot {
+            dbs: state
+                .dbs
+                .iter()
+                .enumerate()
+                .filter(|(_, db)| !db.is_empty())
+                .map(|(i, db)| (i, db.snapshot()))
+                .collect(),
+            aux: AuxInfo {
+                ctime: crate::keyspace::now_ms() / 1000,
+                used_mem: 0,
+                repl: repl.map(|(id, off)| ReplInfo {
+                    stream_db: 0,
+                    id: id.to_string(),
+                    offset: off.0 as i64,
+                }),
+                aof_base: false,
+            },
+            dirty: state.dirty,
+        }
+    }
+
+    pub fn keys(&self) -> usize {
+        self.dbs.iter().map(|(_, d)| d.len()).sum()
+    }
+
+    /// Writes the snapshot as RDB to `out`.
+    pub fn write_to<W: Write>(&self, out: W) -> io::Result<W> {
+        crate::rdb::write_snapshot(out, &self.aux, self.dbs.iter().map(|(i, d)| (*i, d)))
+    }
+
+    /// Writes the snapshot to `path` atomically: a temporary file in the same directory,
+    /// fsync, rename over `path`, fsync of the directory. A crash at any point leaves
+    /// either the old file or the new one, never a torn file. Returns the size written.
+    pub fn write_file(&self, path: &Path) -> io::Result<u64> {
+        crate::atomic_file::write_with(path, |w| self.write_to(w).map(|_| ()))
+    }
+}
+
+/// What loading an RDB produced.
+#[derive(Debug)]
+pub struct Loaded {
+    pub dbs: Vec<Db>,
+    pub keys: u64,
+    /// `repl-id` and `repl-offset`, when the snapshot recorded them.
+    pub repl: Option<(ReplId, ReplOffset)>,
+    /// Bytes of RDB consumed.
+    pub bytes: u64,
+}
+
+/// How keys whose expiry time has passed are treated while loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiredKeys {
+    /// Skip them (a master loading its own file, as Redis does).
+    Skip,
+    /// Keep them: a replica waits for its master's DEL.
+    Keep,
+}
+
+/// Decodes an RDB from `input` into `databases` fresh databases, as the bytes arrive.
+/// `progress` is called every 1M keys, for the log. Nothing is returned unless the whole
+/// snapshot, checksum included, was read: a corrupt or truncated input is an error.
+pub fn load<R: Read>(
+    input: R,
+    databases: usize,
+    expired: ExpiredKeys,
+    mut progress: impl FnMut(u64),
+) -> Result<Loaded, RdbError> {
+    let mut reader = RdbReader::new(input);
+    let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
+    let now = crate::keyspace::now_ms();
+    let mut keys = 0u64;
+    let mut repl_id = None;
+    let mut repl_offset = None;
+    while let Some(event) = reader.next_event()? {
+        match event {
+            Event::Aux { key, value } => match &key[..] {
+                b"repl-id" => repl_id = ReplId::parse(&String::from_utf8_lossy(&value)),
+                b"repl-offset" => {
+                    repl_offset = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|v| v.parse::<u64>().ok())
+                }
+                _ => {}
+            },
+            Event::SelectDb(n) => {
+                if n as usize >= databases {
+                    return Err(RdbError::Invalid {
+                        what: "database number (more than `databases`)",
+                        offset: reader.offset(),
+                    });
+                }
+            }
+            Event::ResizeDb { .. } | Event::Function { .. } => {}
+            Event::Key(rec) => {
+                let at = rec.expire_at_ms.map(|t| t.max(1) as u64).unwrap_or(0);
+                if at != 0 && at <= now && expired == ExpiredKeys::Skip {
+                    continue;
+                }
+                dbs[rec.db as usize].insert(&rec.key, rec.value, at);
+                keys += 1;
+                if keys.is_multiple_of(1_000_000) {
+                    progress(keys);
+                }
+            }
+            Event::End { .. } => break,
+        }
+    }
+    Ok(Loaded {
+        dbs,
+        keys,
+        repl: repl_id.zip(repl_offset.map(ReplOffset)),
+        bytes: reader.offset(),
+    })
+}
+
+/// Loads the RDB file at `path`; None when it does not exist.
+pub fn load_file(
+    path: &Path,
+    databases: usize,
+    progress: impl FnMut(u64),
+) -> Result<Option<Loaded>, String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("Can't open {}: {e}", path.display())),
+    };
+    load(
+        BufReader::with_capacity(1 << 20, file),
+        databases,
+        ExpiredKeys::Skip,
+        progress,
+    )
+    .map(Some)
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
