@@ -100,7 +100,8 @@ fn main() -> std::process::ExitCode {
                 .trim()
                 .parse()
                 .map_err(|_| anyhow::anyhow!("Invalid master port in replicaof: {port}"))?;
-            tandem::replication::replica::start(&server, host.to_string(), port);
+            let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+            tandem::replication::replica::start(&server, &mut engine, host.to_string(), port);
         }
         server::run(server, listeners).await
     });

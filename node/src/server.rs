@@ -160,6 +160,8 @@ impl Server {
             .output_buffer_limit(crate::config::OutputBufferClass::Replica)
             .hard;
         let backlog = config.get_u64("repl-backlog-size") as usize;
+        self.repl
+            .set_min_replicas_to_write(config.get_u64("min-replicas-to-write"));
         let pin_limit = if hard == 0 { usize::MAX } else { hard as usize };
         self.repl
             .feed

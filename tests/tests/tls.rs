@@ -9,38 +9,11 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pki::ca::{self, KeyType, Validity};
-use pki::issue::{issue, IssueRequest};
+use pki::ca::Validity;
 use pki::profile::Profile;
+use tandem_tests::certs::{add_certs, make_certs};
 use tandem_tests::tools::free_port;
 use tandem_tests::{redis_tool, wait_until, Node, Reply};
-
-/// Writes a CA and leaves (name, profile, validity) into `dir`, like `pki init` + `issue`.
-fn make_certs(dir: &Path, leaves: &[(&str, Profile, Validity)]) {
-    ca::create_in(dir, Validity::days(30), KeyType::EcdsaP256).unwrap();
-    add_certs(dir, leaves);
-}
-
-/// Issues more leaves from the CA in `dir`.
-fn add_certs(dir: &Path, leaves: &[(&str, Profile, Validity)]) {
-    let ca = ca::Ca::load(dir).unwrap();
-    for (name, profile, validity) in leaves {
-        let req = IssueRequest {
-            name: name.to_string(),
-            profile: *profile,
-            sans: vec![],
-            validity: *validity,
-            key_type: KeyType::EcdsaP256,
-        };
-        issue(&ca, &req)
-            .unwrap()
-            .write(
-                &dir.join(format!("{name}.crt")),
-                &dir.join(format!("{name}.key")),
-            )
-            .unwrap();
-    }
-}
 
 fn standard_certs(dir: &Path) {
     make_certs(

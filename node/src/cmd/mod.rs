@@ -508,15 +508,48 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
             return;
         }
     }
-    if spec.is_write() && !ctx.client.is_master && ctx.server.is_read_only_replica() {
-        return reject(
-            ctx,
-            CmdError::msg("READONLY You can't write against a read only replica."),
-        );
+    if !ctx.client.is_master {
+        if let Some(err) = replication_refusal(ctx, spec) {
+            return reject(ctx, err);
+        }
     }
     ctx.server.feed_monitors(ctx.client, args, spec);
     ctx.client.last_cmd = Some(spec.name);
     run_command(ctx, spec, args, false);
+}
+
+/// Why replication state forbids a client command: a write on a read-only replica, any
+/// data command on a replica whose link is down with `replica-serve-stale-data no`, or a
+/// write on a master without `min-replicas-to-write` good replicas.
+fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
+    let repl = &ctx.server.repl;
+    if repl.is_replica() {
+        let config = ctx.server.config();
+        if spec.is_write() && config.get_bool("replica-read-only") {
+            return Some(CmdError::msg(
+                "READONLY You can't write against a read only replica.",
+            ));
+        }
+        if !spec.has(flags::STALE)
+            && !config.get_bool("replica-serve-stale-data")
+            && !repl.link_up()
+        {
+            return Some(CmdError::msg(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ));
+        }
+        return None;
+    }
+    let min = repl.min_replicas_to_write();
+    if spec.is_write() && min > 0 {
+        let max_lag = ctx.server.config().get_u64("min-replicas-max-lag");
+        if (repl.state().good_replicas(max_lag) as u64) < min {
+            return Some(CmdError::msg(
+                "NOREPLICAS Not enough good replicas to write.",
+            ));
+        }
+    }
+    None
 }
 
 /// Replies with an error for a command that could not be queued or run; inside MULTI the

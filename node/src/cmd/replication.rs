@@ -147,7 +147,7 @@ fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let server = server_arc(ctx).ok_or_else(|| CmdError::msg("ERR server is shutting down"))?;
     if is(&a[1], "no") && is(&a[2], "one") {
         if ctx.server.repl.is_replica() {
-            crate::replication::replica::promote(&server);
+            crate::replication::replica::promote(ctx.server, ctx.state);
         }
         ctx.out.ok();
         return Ok(());
@@ -161,7 +161,7 @@ fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             return Ok(());
         }
     }
-    crate::replication::replica::start(&server, host.clone(), port);
+    crate::replication::replica::start(&server, ctx.state, host.clone(), port);
     crate::notice!(
         "REPLICAOF {host}:{port} enabled (user request from 'id={} addr={}')",
         ctx.client.id,

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::state::{LinkState, MasterLink};
 use super::{encode_command, ReplId, ReplOffset};
 use crate::clients::ClientState;
+use crate::engine::EngineState;
 use crate::persistence::{ExpiredKeys, Loaded};
 use crate::resp::{ReplyWriter, RequestParser};
 use crate::server::Server;
@@ -25,17 +26,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> LinkStream for T {}
 type LinkError = String;
 
 /// Makes this node a replica of `host:port` (config `replicaof`, REPLICAOF): the link
-/// task starts; a previous one stops.
-pub fn start(server: &Arc<Server>, host: String, port: u16) {
+/// task starts; a previous one stops. Called with the engine lock held.
+pub fn start(server: &Arc<Server>, engine: &mut EngineState, host: String, port: u16) {
     let stop = Arc::new(Notify::new());
     let generation = {
-        let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = server.repl.state();
         if let Some(old) = st.master.take() {
             old.stop.notify_one();
         }
         st.generation += 1;
-        st.master = Some(MasterLink {
+        let link = MasterLink {
             host: host.clone(),
             port,
             state: LinkState::Connect,
@@ -45,7 +45,8 @@ pub fn start(server: &Arc<Server>, host: String, port: u16) {
             sync_total: -1,
             sync_read: 0,
             stop: stop.clone(),
-        });
+        };
+        server.repl.set_master(&mut st, Some(link));
         // Commands no longer feed the stream: the master's bytes do.
         engine.repl_feed = None;
         for db in engine.dbs.iter_mut() {
@@ -58,13 +59,14 @@ pub fn start(server: &Arc<Server>, host: String, port: u16) {
 }
 
 /// REPLICAOF NO ONE: stops the link and promotes this node, keeping its data and moving
-/// its replication id to replid2 so the other replicas can continue from it.
-pub fn promote(server: &Arc<Server>) {
-    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+/// its replication id to replid2 so the other replicas can continue from it. Called with
+/// the engine lock held.
+pub fn promote(server: &Server, engine: &mut EngineState) {
     let mut st = server.repl.state();
     let Some(old) = st.master.take() else {
         return;
     };
+    server.repl.set_master(&mut st, None);
     old.stop.notify_one();
     st.generation += 1;
     let feed = server.repl.feed.clone();

@@ -3,6 +3,7 @@
 //! replication, ROLE, WAIT and min-replicas-to-write read from here.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -187,6 +188,10 @@ impl ReplState {
 pub struct Replication {
     pub feed: Arc<Feed>,
     state: Mutex<ReplState>,
+    /// Mirrors `state.master.is_some()`, read on every command without the lock.
+    replica: AtomicBool,
+    /// `min-replicas-to-write`, read on every write.
+    min_replicas: AtomicU64,
 }
 
 impl Replication {
@@ -205,7 +210,23 @@ impl Replication {
                 sync_partial_err: 0,
                 generation: 0,
             }),
+            replica: AtomicBool::new(false),
+            min_replicas: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the master (None: this node is a master); call with the state lock held.
+    pub fn set_master(&self, st: &mut ReplState, master: Option<MasterLink>) {
+        self.replica.store(master.is_some(), Ordering::Release);
+        st.master = master;
+    }
+
+    pub fn min_replicas_to_write(&self) -> u64 {
+        self.min_replicas.load(Ordering::Relaxed)
+    }
+
+    pub fn set_min_replicas_to_write(&self, n: u64) {
+        self.min_replicas.store(n, Ordering::Relaxed);
     }
 
     pub fn state(&self) -> MutexGuard<'_, ReplState> {
@@ -213,7 +234,7 @@ impl Replication {
     }
 
     pub fn is_replica(&self) -> bool {
-        self.state().master.is_some()
+        self.replica.load(Ordering::Acquire)
     }
 
     /// Whether this replica's link to its master is up.

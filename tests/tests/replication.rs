@@ -1,0 +1,375 @@
+//! Replication end to end: tandem and the real redis-server 7.0 as masters and replicas
+//! of each other, over plain TCP and mutual TLS. Convergence is checked by comparing whole
+//! datasets.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use pki::ca::Validity;
+use pki::profile::Profile;
+use tandem_tests::certs::make_certs;
+use tandem_tests::dataset::{dump, eventually, fill_every_type, wait_same};
+use tandem_tests::tools::free_port;
+use tandem_tests::{Client, Node, NodeKind, Reply};
+
+const SYNC: Duration = Duration::from_secs(30);
+
+/// A field of `INFO <section>`.
+fn info(c: &mut Client, section: &str, field: &str) -> String {
+    let text = c.cmd(&["INFO", section]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn authed(node: &Node, password: &str) -> Client {
+    let mut c = node.client();
+    assert_eq!(c.cmd(&["AUTH", password]), Reply::Simple("OK".into()));
+    c
+}
+
+/// TLS settings for a node whose replication link uses the certificates in `certs`.
+struct Tls {
+    port: u16,
+    args: Vec<String>,
+}
+
+fn tls_args(certs: &Path) -> Tls {
+    let port = free_port();
+    let p = |f: &str| certs.join(f).to_str().unwrap().to_string();
+    Tls {
+        port,
+        args: vec![
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            p("redis.crt"),
+            "--tls-key-file".into(),
+            p("redis.key"),
+            "--tls-ca-cert-file".into(),
+            p("ca.crt"),
+            "--tls-replication".into(),
+            "yes".into(),
+        ],
+    }
+}
+
+fn start(kind: NodeKind, args: &[String]) -> Option<Node> {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Node::start(kind, &refs)
+}
+
+/// Starts a master of `master_kind` and a replica of `replica_kind`, over TLS when
+/// `tls`; returns them with the master's replication port.
+fn pair(
+    master_kind: NodeKind,
+    replica_kind: NodeKind,
+    tls: bool,
+) -> Option<(Node, Node, tempfile::TempDir)> {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(
+        certs.path(),
+        &[("redis", Profile::Node, Validity::days(30))],
+    );
+    let mut margs: Vec<String> = ["--repl-diskless-sync-delay", "0", "--requirepass", "pw"]
+        .map(String::from)
+        .to_vec();
+    let mut rargs: Vec<String> = ["--masterauth", "pw"].map(String::from).to_vec();
+    let mtls = tls_args(certs.path());
+    let rtls = tls_args(certs.path());
+    if tls {
+        margs.extend(mtls.args.iter().cloned());
+        rargs.extend(rtls.args.iter().cloned());
+    }
+    let master = start(master_kind, &margs)?;
+    let port = if tls { mtls.port } else { master.port };
+    rargs.extend(["--replicaof".to_string(), format!("127.0.0.1 {port}")]);
+    // redis-server takes `--replicaof host port` as two words.
+    if replica_kind == NodeKind::Redis {
+        rargs.pop();
+        rargs.extend(["127.0.0.1".to_string(), port.to_string()]);
+    }
+    let replica = start(replica_kind, &rargs)?;
+    Some((master, replica, certs))
+}
+
+/// Full sync of every type, then the live stream, then a partial resync after the link
+/// is cut, between a master and a replica of the given kinds.
+fn full_stream_partial(master_kind: NodeKind, replica_kind: NodeKind, tls: bool) {
+    let Some((master, replica, _certs)) = pair(master_kind, replica_kind, tls) else {
+        return;
+    };
+    let mut mc = authed(&master, "pw");
+    fill_every_type(&mut mc, "before");
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    assert_eq!(info(&mut rc, "replication", "master_link_status"), "up");
+    eventually("the replica to be online on the master", || {
+        info(&mut mc, "replication", "slave0").contains("state=online")
+    });
+    // The stream.
+    fill_every_type(&mut mc, "stream");
+    mc.cmd(&["DEL", "before:str"]);
+    mc.cmd(&["EXPIRE", "before:int", "1000"]);
+    wait_same(&mut mc, &mut rc, SYNC);
+    // Cut the link from the replica's side; it reconnects and continues from its offset.
+    let partial_before: i64 = info(&mut mc, "stats", "sync_partial_ok").parse().unwrap();
+    rc.cmd(&["CLIENT", "KILL", "TYPE", "master"]);
+    fill_every_type(&mut mc, "after-cut");
+    wait_same(&mut mc, &mut rc, SYNC);
+    eventually("a partial resync", || {
+        info(&mut mc, "stats", "sync_partial_ok")
+            .parse::<i64>()
+            .unwrap()
+            > partial_before
+    });
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "1");
+    eventually("offsets to match", || {
+        info(&mut mc, "replication", "master_repl_offset")
+            == info(&mut rc, "replication", "master_repl_offset")
+    });
+    assert_eq!(
+        info(&mut mc, "replication", "master_replid"),
+        info(&mut rc, "replication", "master_replid")
+    );
+    // A replica is read-only.
+    let r = rc.cmd(&["SET", "x", "1"]);
+    assert_eq!(
+        r,
+        Reply::Error("READONLY You can't write against a read only replica.".into())
+    );
+}
+
+#[test]
+fn tandem_master_tandem_replica_plain() {
+    full_stream_partial(NodeKind::Tandem, NodeKind::Tandem, false);
+}
+
+#[test]
+fn tandem_master_tandem_replica_tls() {
+    full_stream_partial(NodeKind::Tandem, NodeKind::Tandem, true);
+}
+
+#[test]
+fn redis_master_tandem_replica_plain() {
+    full_stream_partial(NodeKind::Redis, NodeKind::Tandem, false);
+}
+
+#[test]
+fn redis_master_tandem_replica_tls() {
+    full_stream_partial(NodeKind::Redis, NodeKind::Tandem, true);
+}
+
+#[test]
+fn tandem_master_redis_replica_plain() {
+    full_stream_partial(NodeKind::Tandem, NodeKind::Redis, false);
+}
+
+#[test]
+fn tandem_master_redis_replica_tls() {
+    full_stream_partial(NodeKind::Tandem, NodeKind::Redis, true);
+}
+
+fn replica_of(port: u16, extra: &[&str]) -> Node {
+    let mut args = vec!["--replicaof".to_string(), format!("127.0.0.1 {port}")];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    start(NodeKind::Tandem, &args).unwrap()
+}
+
+#[test]
+fn chained_replicas_share_the_masters_history_and_a_restarted_replica_continues() {
+    let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    let r1 = replica_of(master.port, &["--repl-diskless-sync-delay", "0"]);
+    let mut r2 = replica_of(r1.port, &["--save", "3600 1"]);
+    let (mut c1, mut c2) = (r1.client(), r2.client());
+    wait_same(&mut mc, &mut c2, SYNC);
+    fill_every_type(&mut mc, "b");
+    wait_same(&mut mc, &mut c2, SYNC);
+    let id = info(&mut mc, "replication", "master_replid");
+    assert_eq!(info(&mut c1, "replication", "master_replid"), id);
+    assert_eq!(info(&mut c2, "replication", "master_replid"), id);
+    eventually("offsets to match down the chain", || {
+        let off = info(&mut mc, "replication", "master_repl_offset");
+        off == info(&mut c1, "replication", "master_repl_offset")
+            && off == info(&mut c2, "replication", "master_repl_offset")
+    });
+    assert_eq!(info(&mut c1, "replication", "connected_slaves"), "1");
+    // Restart the last replica on the same directory: its saved id and offset let it
+    // continue with a partial resync.
+    assert!(r2.terminate(Duration::from_secs(20)).unwrap().success());
+    fill_every_type(&mut mc, "c");
+    let dir = r2.dir.path().to_str().unwrap().to_string();
+    let r2b = replica_of(r1.port, &["--dir", &dir]);
+    let mut c2b = r2b.client();
+    wait_same(&mut mc, &mut c2b, SYNC);
+    let log = r2b.log();
+    assert!(
+        log.contains("Successful partial resynchronization"),
+        "restarted replica did a full sync:\n{log}"
+    );
+}
+
+#[test]
+fn backlog_overrun_forces_a_full_sync_that_converges() {
+    let master = Node::tandem(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-backlog-size",
+        "16kb",
+        "--client-output-buffer-limit",
+        "replica 64kb 0 0",
+    ]);
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    let replica = replica_of(master.port, &[]);
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    let pid = info(&mut rc, "server", "process_id");
+    let signal = |sig: &str| {
+        assert!(Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("-STOP");
+    // Far more than the socket buffers and the replica limit hold.
+    let value = "v".repeat(1 << 20);
+    for i in 0..40 {
+        mc.cmd(&["SET", &format!("big{i}"), &value]);
+        if info(&mut mc, "replication", "connected_slaves") == "0" {
+            break;
+        }
+    }
+    eventually("the master to drop the stalled replica", || {
+        info(&mut mc, "replication", "connected_slaves") == "0"
+    });
+    signal("-CONT");
+    wait_same(&mut mc, &mut rc, SYNC);
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "2");
+    assert!(master.log().contains("overcoming of output buffer limits"));
+}
+
+#[test]
+fn wrong_masterauth_is_refused_with_the_reason_logged() {
+    let master = Node::tandem(&["--requirepass", "right"]);
+    let replica = replica_of(master.port, &["--masterauth", "wrong"]);
+    eventually("the AUTH failure in the replica's log", || {
+        replica.log().contains("Unable to AUTH to MASTER")
+    });
+    let mut rc = replica.client();
+    assert_eq!(info(&mut rc, "replication", "master_link_status"), "down");
+    let mut mc = authed(&master, "right");
+    assert_eq!(info(&mut mc, "replication", "connected_slaves"), "0");
+}
+
+#[test]
+fn replica_certificate_from_a_foreign_ca_is_refused() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(
+        certs.path(),
+        &[("redis", Profile::Node, Validity::days(30))],
+    );
+    let foreign = tempfile::tempdir().unwrap();
+    make_certs(
+        foreign.path(),
+        &[("redis", Profile::Node, Validity::days(30))],
+    );
+    let mtls = tls_args(certs.path());
+    let master = start(NodeKind::Tandem, &mtls.args).unwrap();
+    // The replica trusts the master's CA but presents a certificate of its own CA.
+    let mut rargs = tls_args(foreign.path()).args;
+    let ca_at = rargs
+        .iter()
+        .position(|a| a == "--tls-ca-cert-file")
+        .unwrap();
+    rargs[ca_at + 1] = certs.path().join("ca.crt").to_str().unwrap().to_string();
+    rargs.extend([
+        "--replicaof".to_string(),
+        format!("127.0.0.1 {}", mtls.port),
+    ]);
+    let replica = start(NodeKind::Tandem, &rargs).unwrap();
+    eventually("the refusal in the master's log", || {
+        master.log().contains("unknown issuer")
+    });
+    eventually("the failure in the replica's log", || {
+        let log = replica.log();
+        log.contains("Error reading from MASTER") || log.contains("TLS handshake with MASTER")
+    });
+    let mut rc = replica.client();
+    assert_eq!(info(&mut rc, "replication", "master_link_status"), "down");
+}
+
+#[test]
+fn wait_counts_acknowledging_replicas_and_min_replicas_refuses_writes() {
+    let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
+    let mut mc = master.client();
+    mc.cmd(&["SET", "seed", "1"]);
+    let r1 = replica_of(master.port, &[]);
+    let r2 = replica_of(master.port, &[]);
+    eventually("two online replicas", || {
+        let text = mc.cmd(&["INFO", "replication"]).text();
+        text.matches("state=online").count() == 2
+    });
+    mc.cmd(&["SET", "k", "v"]);
+    assert_eq!(mc.cmd(&["WAIT", "2", "10000"]), Reply::Int(2));
+    // Only two exist: WAIT for three returns two when its timeout passes.
+    mc.cmd(&["SET", "k", "v2"]);
+    assert_eq!(mc.cmd(&["WAIT", "3", "300"]), Reply::Int(2));
+    let mut rc = r1.client();
+    assert_eq!(
+        rc.cmd(&["WAIT", "1", "10"]),
+        Reply::Error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.".into())
+    );
+    assert_eq!(
+        mc.cmd(&["CONFIG", "SET", "min-replicas-to-write", "2"]),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(mc.cmd(&["SET", "k", "v3"]), Reply::Simple("OK".into()));
+    drop(r2);
+    eventually("the master to notice the replica is gone", || {
+        info(&mut mc, "replication", "connected_slaves") == "1"
+    });
+    assert_eq!(
+        mc.cmd(&["SET", "k", "v4"]),
+        Reply::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
+    assert_eq!(mc.cmd(&["GET", "k"]), Reply::Bulk(b"v3".to_vec()));
+    drop(r1);
+}
+
+#[test]
+fn a_promoted_replica_keeps_its_data_and_the_other_replica_continues_from_it() {
+    let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    let r1 = replica_of(master.port, &["--repl-diskless-sync-delay", "0"]);
+    let r2 = replica_of(master.port, &[]);
+    let (mut c1, mut c2) = (r1.client(), r2.client());
+    wait_same(&mut mc, &mut c1, SYNC);
+    wait_same(&mut mc, &mut c2, SYNC);
+    let expected = dump(&mut mc);
+    let old_id = info(&mut mc, "replication", "master_replid");
+    drop(mc);
+    drop(master);
+    assert_eq!(
+        c1.cmd(&["REPLICAOF", "NO", "ONE"]),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(info(&mut c1, "replication", "role"), "master");
+    assert_eq!(info(&mut c1, "replication", "master_replid2"), old_id);
+    assert_eq!(dump(&mut c1), expected);
+    let port = r1.port.to_string();
+    assert_eq!(
+        c2.cmd(&["REPLICAOF", "127.0.0.1", &port]),
+        Reply::Simple("OK".into())
+    );
+    c1.cmd(&["SET", "after-promotion", "yes"]);
+    wait_same(&mut c1, &mut c2, SYNC);
+    assert_eq!(info(&mut c1, "stats", "sync_partial_ok"), "1");
+    assert_eq!(info(&mut c1, "stats", "sync_full"), "0");
+}
