@@ -1,0 +1,224 @@
+//! Persistence: RDB snapshots and the append-only file survive restarts and kill -9,
+//! files are exchanged with the real redis-server 7.0 both ways, and corrupt files stop
+//! start-up with a clear message without being overwritten.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tandem_tests::dataset::{dump, fill_every_type};
+use tandem_tests::{redis_tool, Node, NodeKind, Reply};
+
+fn on_dir(kind: NodeKind, dir: &Path, extra: &[&str]) -> Option<Node> {
+    let mut args = vec!["--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Node::start(kind, &args)
+}
+
+#[test]
+fn save_then_restart_loads_every_key() {
+    let mut node = Node::tandem(&[]);
+    let mut c = node.client();
+    fill_every_type(&mut c, "k");
+    let before = dump(&mut c);
+    let last = c.cmd(&["LASTSAVE"]).int();
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Simple("OK".into()));
+    assert!(c.cmd(&["LASTSAVE"]).int() >= last);
+    let text = c.cmd(&["INFO", "persistence"]).text();
+    assert!(text.contains("rdb_changes_since_last_save:0"), "{text}");
+    node.kill();
+    let again = on_dir(NodeKind::Tandem, node.dir.path(), &[]).unwrap();
+    assert_eq!(dump(&mut again.client()), before);
+}
+
+#[test]
+fn bgsave_and_shutdown_save_and_nosave() {
+    let mut node = Node::tandem(&["--save", "3600 1"]);
+    let mut c = node.client();
+    fill_every_type(&mut c, "k");
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+    tandem_tests::wait_until(Duration::from_secs(20), "BGSAVE to finish", || {
+        c.cmd(&["INFO", "persistence"])
+            .text()
+            .contains("rdb_bgsave_in_progress:0")
+    });
+    c.cmd(&["SET", "written-after-bgsave", "1"]);
+    let before = dump(&mut c);
+    // SIGTERM saves because a save point is configured.
+    assert!(node.terminate(Duration::from_secs(20)).unwrap().success());
+    let mut again = on_dir(NodeKind::Tandem, node.dir.path(), &["--save", "3600 1"]).unwrap();
+    let mut c = again.client();
+    assert_eq!(dump(&mut c), before);
+    // SHUTDOWN NOSAVE does not.
+    c.cmd(&["SET", "lost", "1"]);
+    c.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(c.is_closed());
+    again.terminate(Duration::from_secs(20));
+    let third = on_dir(NodeKind::Tandem, node.dir.path(), &[]).unwrap();
+    assert_eq!(third.client().cmd(&["EXISTS", "lost"]), Reply::Int(0));
+}
+
+#[test]
+fn redis_loads_tandems_rdb_and_tandem_loads_rediss_rdb() {
+    let Some(check) = redis_tool("redis-check-rdb") else {
+        return;
+    };
+    // tandem → redis-server.
+    let mut t = Node::tandem(&[]);
+    let mut c = t.client();
+    fill_every_type(&mut c, "t");
+    let expected = dump(&mut c);
+    c.cmd(&["SAVE"]);
+    t.kill();
+    let rdb = t.dir.path().join("dump.rdb");
+    let out = Command::new(&check).arg(&rdb).output().unwrap();
+    assert!(
+        out.status.success(),
+        "redis-check-rdb refused tandem's file: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r = on_dir(NodeKind::Redis, t.dir.path(), &[]).unwrap();
+    assert_eq!(dump(&mut r.client()), expected);
+    // redis-server → tandem.
+    let Some(mut r2) = Node::redis(&[]) else {
+        return;
+    };
+    let mut c = r2.client();
+    fill_every_type(&mut c, "r");
+    let expected = dump(&mut c);
+    c.cmd(&["SAVE"]);
+    r2.kill();
+    let t2 = on_dir(NodeKind::Tandem, r2.dir.path(), &[]).unwrap();
+    assert_eq!(dump(&mut t2.client()), expected);
+}
+
+#[test]
+fn aof_survives_kill_9_and_a_rewrite() {
+    let mut node = Node::tandem(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut c = node.client();
+    fill_every_type(&mut c, "a");
+    c.cmd(&["INCR", "counter"]);
+    c.cmd(&["DEL", "a:str"]);
+    let before = dump(&mut c);
+    node.kill();
+    let mut second = on_dir(NodeKind::Tandem, node.dir.path(), &["--appendonly", "yes"]).unwrap();
+    let mut c = second.client();
+    assert_eq!(dump(&mut c), before);
+    assert_eq!(
+        c.cmd(&["BGREWRITEAOF"]),
+        Reply::Simple("Background append only file rewriting started".into())
+    );
+    fill_every_type(&mut c, "b");
+    tandem_tests::wait_until(Duration::from_secs(20), "the rewrite to finish", || {
+        c.cmd(&["INFO", "persistence"])
+            .text()
+            .contains("aof_rewrite_in_progress:0")
+    });
+    c.cmd(&["SET", "after-rewrite", "1"]);
+    let before = dump(&mut c);
+    second.kill();
+    let manifest = std::fs::read_to_string(
+        node.dir
+            .path()
+            .join("appendonlydir/appendonly.aof.manifest"),
+    )
+    .unwrap();
+    assert!(manifest.contains("appendonly.aof.2.base.rdb"), "{manifest}");
+    let third = on_dir(NodeKind::Tandem, node.dir.path(), &["--appendonly", "yes"]).unwrap();
+    assert_eq!(dump(&mut third.client()), before);
+}
+
+#[test]
+fn redis_reads_tandems_aof_directory() {
+    let mut t = Node::tandem(&["--appendonly", "yes"]);
+    let mut c = t.client();
+    fill_every_type(&mut c, "t");
+    let expected = dump(&mut c);
+    assert!(t.terminate(Duration::from_secs(20)).unwrap().success());
+    let Some(r) = on_dir(NodeKind::Redis, t.dir.path(), &["--appendonly", "yes"]) else {
+        return;
+    };
+    assert_eq!(dump(&mut r.client()), expected);
+}
+
+fn start_fails(dir: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "--port".to_string(),
+        tandem_tests::tools::free_port().to_string(),
+        "--dir".to_string(),
+        dir.to_str().unwrap().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = Command::new(tandem_tests::tools::workspace_bin("tandem"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "tandem started on a corrupt file");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn torn_aof_tail_is_cut_only_when_allowed() {
+    let mut node = Node::tandem(&["--appendonly", "yes"]);
+    let mut c = node.client();
+    c.cmd(&["SET", "kept", "1"]);
+    node.kill();
+    let incr = node
+        .dir
+        .path()
+        .join("appendonlydir/appendonly.aof.1.incr.aof");
+    let good = std::fs::metadata(&incr).unwrap().len();
+    let mut bytes = std::fs::read(&incr).unwrap();
+    bytes.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$4\r\ntorn");
+    std::fs::write(&incr, &bytes).unwrap();
+    let msg = start_fails(
+        node.dir.path(),
+        &["--appendonly", "yes", "--aof-load-truncated", "no"],
+    );
+    assert!(
+        msg.contains("appendonly.aof.1.incr.aof") && msg.contains(&format!("offset {good}")),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(&incr).unwrap(),
+        bytes,
+        "the file was modified"
+    );
+    let again = on_dir(NodeKind::Tandem, node.dir.path(), &["--appendonly", "yes"]).unwrap();
+    assert_eq!(
+        again.client().cmd(&["GET", "kept"]),
+        Reply::Bulk(b"1".to_vec())
+    );
+    assert!(again
+        .log()
+        .contains("loaded anyway because aof-load-truncated is enabled"));
+    assert_eq!(std::fs::metadata(&incr).unwrap().len(), good);
+}
+
+#[test]
+fn corrupt_rdb_stops_start_up_and_is_left_alone() {
+    let mut node = Node::tandem(&[]);
+    let mut c = node.client();
+    fill_every_type(&mut c, "k");
+    c.cmd(&["SAVE"]);
+    node.kill();
+    let rdb = node.dir.path().join("dump.rdb");
+    let mut bytes = std::fs::read(&rdb).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x5a;
+    std::fs::write(&rdb, &bytes).unwrap();
+    let msg = start_fails(node.dir.path(), &[]);
+    assert!(msg.contains("dump.rdb"), "{msg}");
+    assert_eq!(std::fs::read(&rdb).unwrap(), bytes);
+    bytes.truncate(bytes.len() / 3);
+    std::fs::write(&rdb, &bytes).unwrap();
+    let msg = start_fails(node.dir.path(), &[]);
+    assert!(msg.contains("dump.rdb") && msg.contains("offset"), "{msg}");
+}
