@@ -200,43 +200,28 @@ impl EngineState {
         if self.pending.is_empty() {
             return;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let wrap = atomic && pending.len() > 1;
-        let db = pending[0].db;
-        let repl = self.repl_feed.clone();
-        let mut feed = |cmd: &Propagated| {
-            for s in self.sinks.iter_mut() {
-                s.feed(cmd);
-            }
-        };
-        if let Some(repl) = &repl {
+        let mut pending = std::mem::take(&mut self.pending);
+        if atomic && pending.len() > 1 {
+            let db = pending[0].db;
+            let bracket = |name: &'static [u8]| Propagated {
+                db,
+                args: vec![Bytes::from_static(name)],
+            };
+            pending.insert(0, bracket(b"MULTI"));
+            pending.push(bracket(b"EXEC"));
+        }
+        if let Some(repl) = &self.repl_feed {
             self.repl_end = repl.update(|log| {
-                if wrap {
-                    log.feed_command(db, &[Bytes::from_static(b"MULTI")]);
-                }
                 for cmd in &pending {
                     log.feed_command(cmd.db, &cmd.args);
-                }
-                if wrap {
-                    log.feed_command(db, &[Bytes::from_static(b"EXEC")]);
                 }
                 log.end().0
             });
         }
-        if wrap {
-            feed(&Propagated {
-                db,
-                args: vec![Bytes::from_static(b"MULTI")],
-            });
-        }
-        for cmd in &pending {
-            feed(cmd);
-        }
-        if wrap {
-            feed(&Propagated {
-                db,
-                args: vec![Bytes::from_static(b"EXEC")],
-            });
+        for sink in self.sinks.iter_mut() {
+            for cmd in &pending {
+                sink.feed(cmd);
+            }
         }
     }
 

@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engine::{Propagated, PropagationSink};
 use crate::persistence::Snapshot;
-use crate::replication::encode_command;
+use crate::replication::StreamEncoder;
 use crate::{notice, warning};
 
 /// `appendfsync`.
@@ -163,12 +163,11 @@ struct Writer {
     file: File,
     /// Encoded commands not yet written.
     pending: Vec<u8>,
-    selected_db: Option<usize>,
+    encoder: StreamEncoder,
     manifest: Manifest,
     /// Set while a rewrite runs: the manifest the rewrite replaces.
     rewrite_from: Option<Manifest>,
     write_ok: bool,
-    scratch: BytesMut,
 }
 
 /// The append-only file of a running server.
@@ -251,11 +250,10 @@ impl Aof {
             writer: Mutex::new(Writer {
                 file,
                 pending: Vec::new(),
-                selected_db: None,
+                encoder: StreamEncoder::default(),
                 manifest,
                 rewrite_from: None,
                 write_ok: true,
-                scratch: BytesMut::new(),
             }),
             sync_handle: Mutex::new(sync_handle),
             unsynced: AtomicBool::new(false),
@@ -316,22 +314,8 @@ impl Aof {
     }
 
     fn append(&self, cmd: &Propagated) {
-        let mut w = self.writer.lock().expect("aof writer");
-        let mut buf = std::mem::take(&mut w.scratch);
-        buf.clear();
-        if w.selected_db != Some(cmd.db) {
-            encode_command(
-                &mut buf,
-                &[
-                    Bytes::from_static(b"SELECT"),
-                    Bytes::from(cmd.db.to_string()),
-                ],
-            );
-            w.selected_db = Some(cmd.db);
-        }
-        encode_command(&mut buf, &cmd.args);
-        w.pending.extend_from_slice(&buf);
-        w.scratch = buf;
+        let w = &mut *self.writer.lock().expect("aof writer");
+        w.encoder.encode(&mut w.pending, Some(cmd.db), &cmd.args);
     }
 
     /// Starts a rewrite: call under the engine lock with a snapshot taken under it.
@@ -358,7 +342,7 @@ impl Aof {
             *self.sync_handle.lock().expect("aof sync") = file.try_clone()?;
             w.file = file;
             // The new INCR file starts with no database selected.
-            w.selected_db = None;
+            w.encoder.forget_selected_db();
             w.rewrite_from = Some(w.manifest.clone());
             w.manifest = during;
             io::Result::Ok(())

@@ -13,17 +13,45 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::ids::ReplOffset;
 
 /// Encodes one command as a RESP array of bulk strings (the replication wire format).
-pub fn encode_command(out: &mut BytesMut, args: &[Bytes]) {
+pub fn encode_command(out: &mut impl BufMut, args: &[Bytes]) {
     let mut n = itoa::Buffer::new();
     out.put_u8(b'*');
-    out.extend_from_slice(n.format(args.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    out.put_slice(n.format(args.len()).as_bytes());
+    out.put_slice(b"\r\n");
     for a in args {
         out.put_u8(b'$');
-        out.extend_from_slice(n.format(a.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
+        out.put_slice(n.format(a.len()).as_bytes());
+        out.put_slice(b"\r\n");
+        out.put_slice(a);
+        out.put_slice(b"\r\n");
+    }
+}
+
+/// Encodes a command stream that names its databases, as the replication stream and the
+/// AOF both do: a command for another database than the previous one is preceded by
+/// `SELECT <db>`.
+#[derive(Debug, Default)]
+pub struct StreamEncoder {
+    selected_db: Option<usize>,
+}
+
+impl StreamEncoder {
+    /// Appends a command for `db`, or one that applies to no database (PING, REPLCONF
+    /// GETACK) when `db` is None.
+    pub fn encode(&mut self, out: &mut impl BufMut, db: Option<usize>, args: &[Bytes]) {
+        if let Some(db) = db.filter(|db| self.selected_db != Some(*db)) {
+            encode_command(
+                out,
+                &[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())],
+            );
+            self.selected_db = Some(db);
+        }
+        encode_command(out, args);
+    }
+
+    /// Forces a SELECT before the next command.
+    pub fn forget_selected_db(&mut self) {
+        self.selected_db = None;
     }
 }
 
@@ -36,8 +64,7 @@ pub struct ReplicationLog {
     capacity: usize,
     /// Offset of the last byte fed (`master_repl_offset`).
     end: ReplOffset,
-    /// Database of the last command fed; a command for another db is preceded by SELECT.
-    selected_db: Option<usize>,
+    encoder: StreamEncoder,
     scratch: BytesMut,
     /// `repl_backlog_active`: the backlog exists (a replica connected once, or this node
     /// is a replica); until then nothing is fed and the offset stays put, as in Redis.
@@ -55,7 +82,7 @@ impl ReplicationLog {
             backlog: VecDeque::new(),
             capacity: capacity.max(16 * 1024),
             end,
-            selected_db: None,
+            encoder: StreamEncoder::default(),
             scratch: BytesMut::new(),
             active: false,
             pins: std::collections::HashMap::new(),
@@ -79,13 +106,13 @@ impl ReplicationLog {
     pub fn reset(&mut self, end: ReplOffset) {
         self.backlog.clear();
         self.end = end;
-        self.selected_db = None;
+        self.encoder.forget_selected_db();
         self.active = true;
     }
 
     /// Forces a SELECT before the next command (a full sync starts, a promotion).
     pub fn forget_selected_db(&mut self) {
-        self.selected_db = None;
+        self.encoder.forget_selected_db();
     }
 
     /// Holds the stream from `next` on for replica `id` (see `pins`).
@@ -122,25 +149,18 @@ impl ReplicationLog {
 
     /// Appends a command that applies to no database (PING, REPLCONF GETACK).
     pub fn feed_global(&mut self, args: &[Bytes]) {
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        encode_command(&mut buf, args);
-        self.feed_bytes(&buf);
-        self.scratch = buf;
+        self.feed_encoded(None, args);
     }
 
     /// Appends a command for `db`, preceded by SELECT when the db changes.
     pub fn feed_command(&mut self, db: usize, args: &[Bytes]) {
+        self.feed_encoded(Some(db), args);
+    }
+
+    fn feed_encoded(&mut self, db: Option<usize>, args: &[Bytes]) {
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
-        if self.selected_db != Some(db) {
-            encode_command(
-                &mut buf,
-                &[Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())],
-            );
-            self.selected_db = Some(db);
-        }
-        encode_command(&mut buf, args);
+        self.encoder.encode(&mut buf, db, args);
         self.feed_bytes(&buf);
         self.scratch = buf;
     }

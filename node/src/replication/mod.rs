@@ -17,5 +17,5 @@ pub mod replica;
 pub mod state;
 
 pub use ids::{ReplId, ReplOffset};
-pub use log::{encode_command, ReplicationLog};
+pub use log::{encode_command, ReplicationLog, StreamEncoder};
 pub use state::{Feed, LinkState, Replication};
