@@ -71,7 +71,8 @@ pub fn render(server: &Server, state: &EngineState, requested: &[String]) -> Str
     out
 }
 
-fn line(out: &mut String, name: &str, value: impl std::fmt::Display) {
+/// One `name:value` line of an INFO section.
+pub(crate) fn line(out: &mut String, name: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "{name}:{value}\r\n");
 }
 

@@ -235,11 +235,6 @@ impl Server {
         }
     }
 
-    /// Whether writes from ordinary clients are refused (a read-only replica).
-    pub fn is_read_only_replica(&self) -> bool {
-        self.repl.is_replica() && self.config().get_bool("replica-read-only")
-    }
-
     /// Installs a new configuration after CONFIG SET, applying what must change at runtime.
     /// On error nothing is applied: `(directive, reason)`.
     pub fn apply_config(

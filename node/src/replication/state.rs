@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::sync::{watch, Notify};
 
 use super::{ReplId, ReplOffset, ReplicationLog};
 use crate::clients::{ClientId, ClientInfo};
+use crate::info::line;
 
 /// The replication stream with its backlog, and a signal for the links that read it.
 #[derive(Debug)]
@@ -44,10 +44,6 @@ impl Feed {
             grew
         });
         r
-    }
-
-    pub fn feed_command(&self, db: usize, args: &[Bytes]) {
-        self.update(|log| log.feed_command(db, args));
     }
 
     /// `master_repl_offset`.
@@ -259,13 +255,10 @@ impl Replication {
 
     /// The `# Replication` section of INFO.
     pub fn info_section(&self, config: &crate::config::Config, out: &mut String) {
-        use std::fmt::Write;
         let st = self.state();
         let log = self.feed.log();
-        let mut line = |k: &str, v: &dyn std::fmt::Display| {
-            let _ = write!(out, "{k}:{v}\r\n");
-        };
         line(
+            out,
             "role",
             &if st.master.is_some() {
                 "slave"
@@ -274,36 +267,39 @@ impl Replication {
             },
         );
         if let Some(m) = &st.master {
-            line("master_host", &m.host);
-            line("master_port", &m.port);
+            line(out, "master_host", &m.host);
+            line(out, "master_port", &m.port);
             let up = m.state == LinkState::Connected;
-            line("master_link_status", &if up { "up" } else { "down" });
+            line(out, "master_link_status", &if up { "up" } else { "down" });
             line(
+                out,
                 "master_last_io_seconds_ago",
                 &m.last_io.map_or(-1, |t| t.elapsed().as_secs() as i64),
             );
             let syncing = m.state == LinkState::Sync;
-            line("master_sync_in_progress", &(syncing as u8));
-            line("slave_read_repl_offset", &log.end());
-            line("slave_repl_offset", &log.end());
+            line(out, "master_sync_in_progress", &(syncing as u8));
+            line(out, "slave_read_repl_offset", &log.end());
+            line(out, "slave_repl_offset", &log.end());
             if syncing {
-                line("master_sync_total_bytes", &m.sync_total);
-                line("master_sync_read_bytes", &m.sync_read);
+                line(out, "master_sync_total_bytes", &m.sync_total);
+                line(out, "master_sync_read_bytes", &m.sync_read);
                 let left = (m.sync_total - m.sync_read as i64).max(0);
-                line("master_sync_left_bytes", &left);
+                line(out, "master_sync_left_bytes", &left);
                 let perc = if m.sync_total > 0 {
                     m.sync_read as f64 * 100.0 / m.sync_total as f64
                 } else {
                     0.0
                 };
-                line("master_sync_perc", &format!("{perc:.2}"));
+                line(out, "master_sync_perc", &format!("{perc:.2}"));
                 line(
+                    out,
                     "master_sync_last_io_seconds_ago",
                     &m.last_io.map_or(-1, |t| t.elapsed().as_secs() as i64),
                 );
             }
             if !up {
                 line(
+                    out,
                     "master_link_down_since_seconds",
                     &match (m.ever_up, m.down_since) {
                         (true, Some(t)) => t.elapsed().as_secs() as i64,
@@ -311,20 +307,23 @@ impl Replication {
                     },
                 );
             }
-            line("slave_priority", &config.get("replica-priority"));
+            line(out, "slave_priority", &config.get("replica-priority"));
             line(
+                out,
                 "slave_read_only",
                 &(config.get_bool("replica-read-only") as u8),
             );
             line(
+                out,
                 "replica_announced",
                 &(config.get_bool("replica-announced") as u8),
             );
         }
-        line("connected_slaves", &st.replicas.len());
+        line(out, "connected_slaves", &st.replicas.len());
         let min = config.get_u64("min-replicas-to-write");
         if min > 0 {
             line(
+                out,
                 "min_slaves_good_slaves",
                 &st.good_replicas(config.get_u64("min-replicas-max-lag")),
             );
@@ -336,6 +335,7 @@ impl Replication {
                 0
             };
             line(
+                out,
                 &format!("slave{i}"),
                 &format_args!(
                     "ip={},port={},state={},offset={},lag={}",
@@ -347,20 +347,22 @@ impl Replication {
                 ),
             );
         }
-        line("master_failover_state", &"no-failover");
-        line("master_replid", &st.replid);
-        line("master_replid2", &st.replid2);
-        line("master_repl_offset", &log.end());
+        line(out, "master_failover_state", &"no-failover");
+        line(out, "master_replid", &st.replid);
+        line(out, "master_replid2", &st.replid2);
+        line(out, "master_repl_offset", &log.end());
         line(
+            out,
             "second_repl_offset",
             &st.second_offset.map_or(-1, |o| o as i64),
         );
-        line("repl_backlog_active", &(log.active as u8));
-        line("repl_backlog_size", &log.capacity());
+        line(out, "repl_backlog_active", &(log.active as u8));
+        line(out, "repl_backlog_size", &log.capacity());
         line(
+            out,
             "repl_backlog_first_byte_offset",
             &if log.active { log.first_byte().0 } else { 0 },
         );
-        line("repl_backlog_histlen", &log.histlen());
+        line(out, "repl_backlog_histlen", &log.histlen());
     }
 }
