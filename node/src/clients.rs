@@ -185,6 +185,19 @@ impl ClientState {
         }
     }
 
+    /// A client with no connection whose commands are applied like a master's (allowed
+    /// on a read-only replica, authenticated): the link to our master, AOF replay. It is
+    /// registered in `registry`; the caller unregisters it when done.
+    pub fn internal_master(registry: &ClientRegistry) -> ClientState {
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        let info = registry.register(nowhere, nowhere, false);
+        // Nothing is ever published to it: the receiving side is dropped.
+        let (tx, _) = mpsc::unbounded_channel();
+        let mut client = ClientState::new(info, true, tx);
+        client.is_master = true;
+        client
+    }
+
     pub fn in_pubsub(&self) -> bool {
         !self.channels.is_empty() || !self.patterns.is_empty()
     }

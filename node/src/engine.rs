@@ -100,6 +100,14 @@ impl EngineState {
         found
     }
 
+    /// Whether expired keys are deleted when found (a master) or only hidden until the
+    /// master's DEL arrives (a replica), in every database.
+    pub fn set_delete_expired(&mut self, on: bool) {
+        for db in self.dbs.iter_mut() {
+            db.delete_expired = on;
+        }
+    }
+
     /// Registers a consumer of the propagated command stream.
     pub fn add_sink(&mut self, sink: Box<dyn PropagationSink>) {
         self.sinks.push(sink);

@@ -200,6 +200,12 @@ impl Server {
         }
     }
 
+    /// A snapshot of `state` (taken under the engine lock) recording this node's
+    /// replication position.
+    pub fn snapshot(&self, state: &EngineState) -> crate::persistence::Snapshot {
+        crate::persistence::Snapshot::take(state, self.repl_position())
+    }
+
     /// The replication id and offset a snapshot taken now corresponds to, when this node
     /// has a replication history (so a restart can partially resynchronise).
     pub fn repl_position(
@@ -405,7 +411,7 @@ impl Server {
                     "{} changes since the last save: saving...",
                     self.save_status.changes_since(state.dirty)
                 );
-                let snapshot = crate::persistence::Snapshot::take(&state, self.repl_position());
+                let snapshot = self.snapshot(&state);
                 drop(state);
                 let path = crate::persistence::rdb_path(&self.config());
                 crate::persistence::save_in_background(&self.save_status, snapshot, path);
@@ -439,7 +445,7 @@ impl Server {
         if requested.unwrap_or(configured) {
             notice!("Saving the final RDB snapshot before exiting.");
             let state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
-            let snapshot = crate::persistence::Snapshot::take(&state, self.repl_position());
+            let snapshot = self.snapshot(&state);
             let path = crate::persistence::rdb_path(&self.config());
             ok &= crate::persistence::save_now(&self.save_status, &snapshot, &path);
         }

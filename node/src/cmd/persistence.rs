@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::args::is;
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::persistence::{self, Snapshot};
+use crate::persistence;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -37,15 +37,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn snapshot(ctx: &Ctx) -> Snapshot {
-    Snapshot::take(ctx.state, ctx.server.repl_position())
-}
-
 fn save(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     if ctx.server.save_status.in_progress.load(Ordering::Acquire) {
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
-    let snap = snapshot(ctx);
+    let snap = ctx.server.snapshot(ctx.state);
     let path = persistence::rdb_path(&ctx.server.config());
     // SAVE blocks the server, as in Redis: the engine lock is held while it writes.
     if persistence::save_now(&ctx.server.save_status, &snap, &path) {
@@ -70,7 +66,7 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
-    let snap = snapshot(ctx);
+    let snap = ctx.server.snapshot(ctx.state);
     let path = persistence::rdb_path(&ctx.server.config());
     if !persistence::save_in_background(&status, snap, path) {
         return Err(CmdError::msg("ERR Background save already in progress"));
@@ -85,7 +81,7 @@ fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
             "ERR Background append only file rewriting is only available when appendonly is yes (tandem opens the AOF at start-up)",
         ));
     };
-    let snap = snapshot(ctx);
+    let snap = ctx.server.snapshot(ctx.state);
     match aof.start_rewrite(snap) {
         Ok(true) => {
             ctx.out

@@ -285,11 +285,7 @@ fn replay(
 ) -> Result<(), String> {
     let mut reader = aof::IncrReader::open(&paths.dir, name)
         .map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
-    let peer = "0.0.0.0:0".parse().expect("address");
-    let info = server.clients.register(peer, peer, false);
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut client = crate::clients::ClientState::new(info.clone(), true, tx);
-    client.is_master = true;
+    let mut client = crate::clients::ClientState::internal_master(&server.clients);
     let mut out = crate::resp::ReplyWriter::new(false);
     let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
     let now = crate::keyspace::now_ms();
@@ -318,7 +314,7 @@ fn replay(
         }
     };
     drop(engine);
-    server.clients.unregister(info.id);
+    server.clients.unregister(client.id);
     result?;
     let torn = match reader.end() {
         aof::ReplayEnd::Complete => multi_start,

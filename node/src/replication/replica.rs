@@ -49,9 +49,7 @@ pub fn start(server: &Arc<Server>, engine: &mut EngineState, host: String, port:
         server.repl.set_master(&mut st, Some(link));
         // Commands no longer feed the stream: the master's bytes do.
         engine.repl_feed = None;
-        for db in engine.dbs.iter_mut() {
-            db.delete_expired = false;
-        }
+        engine.set_delete_expired(false);
         st.generation
     };
     notice!("Connecting to MASTER {host}:{port}");
@@ -77,13 +75,9 @@ pub fn promote(server: &Server, engine: &mut EngineState) {
     });
     st.shift_replid(end);
     engine.repl_feed = Some(feed);
-    for db in engine.dbs.iter_mut() {
-        db.delete_expired = true;
-    }
+    engine.set_delete_expired(true);
     // Sub-replicas reconnect and continue with the old id (now replid2).
-    for r in st.replicas.values() {
-        r.client.kill();
-    }
+    st.disconnect_replicas();
     notice!("MASTER MODE enabled (user request from 'id=0 addr=local')");
 }
 
@@ -327,9 +321,7 @@ async fn link_once(
             if id != st.replid {
                 notice!("Master replication ID changed to {id}");
                 st.adopt_replid(id, end);
-                for r in st.replicas.values() {
-                    r.client.kill();
-                }
+                st.disconnect_replicas();
             }
         }
         drop(st);
@@ -493,7 +485,7 @@ async fn full_sync(
 fn install_dataset(
     server: &Arc<Server>,
     generation: u64,
-    mut loaded: Loaded,
+    loaded: Loaded,
     id: ReplId,
     offset: ReplOffset,
 ) -> Result<(), LinkError> {
@@ -502,10 +494,8 @@ fn install_dataset(
     if st.generation != generation {
         return Err("replication target changed during the sync".into());
     }
-    for db in loaded.dbs.iter_mut() {
-        db.delete_expired = false;
-    }
     let old = std::mem::replace(&mut engine.dbs, loaded.dbs);
+    engine.set_delete_expired(false);
     engine.touch_all(None);
     engine.dirty += 1;
     st.replid = id;
@@ -513,12 +503,10 @@ fn install_dataset(
     st.second_offset = None;
     server.repl.feed.update(|log| log.reset(offset));
     // Our replicas' history changed: they resynchronise.
-    for r in st.replicas.values() {
-        r.client.kill();
-    }
+    st.disconnect_replicas();
     drop(st);
     if let Some(aof) = server.aof() {
-        let snapshot = crate::persistence::Snapshot::take(&engine, server.repl_position());
+        let snapshot = server.snapshot(&engine);
         if let Err(e) = aof.start_rewrite(snapshot) {
             warning!("Can't rewrite the append only file after the sync: {e}");
         }
@@ -541,16 +529,12 @@ async fn stream_from_master(
     link: &mut Link,
     master_db: &mut usize,
 ) -> Result<(), LinkError> {
-    let peer = "0.0.0.0:0".parse().expect("address");
-    let info = server.clients.register(peer, peer, false);
-    *info.flags.lock().expect("lock") = "M".into();
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut client = ClientState::new(info.clone(), true, tx);
-    client.is_master = true;
+    let mut client = ClientState::internal_master(&server.clients);
+    *client.info.flags.lock().expect("lock") = "M".into();
     client.set_db(*master_db);
     let result = apply_loop(server, generation, link, &mut client).await;
     *master_db = client.db;
-    server.clients.unregister(info.id);
+    server.clients.unregister(client.id);
     result
 }
 

@@ -163,6 +163,14 @@ impl ReplState {
             .count()
     }
 
+    /// Closes the links of this node's replicas; they reconnect and resynchronise (after
+    /// this node's history changed).
+    pub fn disconnect_replicas(&self) {
+        for r in self.replicas.values() {
+            r.client.kill();
+        }
+    }
+
     /// PSYNC2 id shift on promotion: the old id stays valid up to the current offset.
     pub fn shift_replid(&mut self, end: ReplOffset) {
         self.replid2 = self.replid.clone();
