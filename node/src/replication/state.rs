@@ -268,7 +268,7 @@ impl Replication {
         line(
             out,
             "role",
-            &if st.master.is_some() {
+            if st.master.is_some() {
                 "slave"
             } else {
                 "master"
@@ -276,64 +276,64 @@ impl Replication {
         );
         if let Some(m) = &st.master {
             line(out, "master_host", &m.host);
-            line(out, "master_port", &m.port);
+            line(out, "master_port", m.port);
             let up = m.state == LinkState::Connected;
-            line(out, "master_link_status", &if up { "up" } else { "down" });
+            line(out, "master_link_status", if up { "up" } else { "down" });
             line(
                 out,
                 "master_last_io_seconds_ago",
-                &m.last_io.map_or(-1, |t| t.elapsed().as_secs() as i64),
+                m.last_io.map_or(-1, |t| t.elapsed().as_secs() as i64),
             );
             let syncing = m.state == LinkState::Sync;
-            line(out, "master_sync_in_progress", &(syncing as u8));
-            line(out, "slave_read_repl_offset", &log.end());
-            line(out, "slave_repl_offset", &log.end());
+            line(out, "master_sync_in_progress", syncing as u8);
+            line(out, "slave_read_repl_offset", log.end());
+            line(out, "slave_repl_offset", log.end());
             if syncing {
-                line(out, "master_sync_total_bytes", &m.sync_total);
-                line(out, "master_sync_read_bytes", &m.sync_read);
+                line(out, "master_sync_total_bytes", m.sync_total);
+                line(out, "master_sync_read_bytes", m.sync_read);
                 let left = (m.sync_total - m.sync_read as i64).max(0);
-                line(out, "master_sync_left_bytes", &left);
+                line(out, "master_sync_left_bytes", left);
                 let perc = if m.sync_total > 0 {
                     m.sync_read as f64 * 100.0 / m.sync_total as f64
                 } else {
                     0.0
                 };
-                line(out, "master_sync_perc", &format!("{perc:.2}"));
+                line(out, "master_sync_perc", format!("{perc:.2}"));
                 line(
                     out,
                     "master_sync_last_io_seconds_ago",
-                    &m.last_io.map_or(-1, |t| t.elapsed().as_secs() as i64),
+                    m.last_io.map_or(-1, |t| t.elapsed().as_secs() as i64),
                 );
             }
             if !up {
                 line(
                     out,
                     "master_link_down_since_seconds",
-                    &match (m.ever_up, m.down_since) {
+                    match (m.ever_up, m.down_since) {
                         (true, Some(t)) => t.elapsed().as_secs() as i64,
                         _ => -1,
                     },
                 );
             }
-            line(out, "slave_priority", &config.get("replica-priority"));
+            line(out, "slave_priority", config.get("replica-priority"));
             line(
                 out,
                 "slave_read_only",
-                &(config.get_bool("replica-read-only") as u8),
+                config.get_bool("replica-read-only") as u8,
             );
             line(
                 out,
                 "replica_announced",
-                &(config.get_bool("replica-announced") as u8),
+                config.get_bool("replica-announced") as u8,
             );
         }
-        line(out, "connected_slaves", &st.replicas.len());
+        line(out, "connected_slaves", st.replicas.len());
         let min = config.get_u64("min-replicas-to-write");
         if min > 0 {
             line(
                 out,
                 "min_slaves_good_slaves",
-                &st.good_replicas(config.get_u64("min-replicas-max-lag")),
+                st.good_replicas(config.get_u64("min-replicas-max-lag")),
             );
         }
         for (i, r) in st.replicas.values().enumerate() {
@@ -345,7 +345,7 @@ impl Replication {
             line(
                 out,
                 &format!("slave{i}"),
-                &format_args!(
+                format_args!(
                     "ip={},port={},state={},offset={},lag={}",
                     r.ip,
                     r.port,
@@ -355,22 +355,22 @@ impl Replication {
                 ),
             );
         }
-        line(out, "master_failover_state", &"no-failover");
+        line(out, "master_failover_state", "no-failover");
         line(out, "master_replid", &st.replid);
         line(out, "master_replid2", &st.replid2);
-        line(out, "master_repl_offset", &log.end());
+        line(out, "master_repl_offset", log.end());
         line(
             out,
             "second_repl_offset",
-            &st.second_offset.map_or(-1, |o| o as i64),
+            st.second_offset.map_or(-1, |o| o as i64),
         );
-        line(out, "repl_backlog_active", &(log.active as u8));
-        line(out, "repl_backlog_size", &log.capacity());
+        line(out, "repl_backlog_active", log.active as u8);
+        line(out, "repl_backlog_size", log.capacity());
         line(
             out,
             "repl_backlog_first_byte_offset",
-            &if log.active { log.first_byte().0 } else { 0 },
+            if log.active { log.first_byte().0 } else { 0 },
         );
-        line(out, "repl_backlog_histlen", &log.histlen());
+        line(out, "repl_backlog_histlen", log.histlen());
     }
 }
