@@ -553,6 +553,12 @@ pub fn bind_all(config: &Config) -> anyhow::Result<Listeners> {
 
 /// Runs the server until shutdown: accept loops, cron, signals.
 pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()> {
+    // Handlers first: a signal that comes once clients can connect must not be lost (or, when
+    // the parent left SIGINT ignored, ignored).
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
     if let Some(l) = listeners.plain.first() {
         server
             .port
@@ -593,10 +599,6 @@ pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()
     if server.tls.is_some() {
         notice!("Ready to accept connections tls");
     }
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sighup = signal(SignalKind::hangup())?;
     let notified = server.shutdown.notify.notified();
     tokio::pin!(notified);
     while !server.shutting_down() {
