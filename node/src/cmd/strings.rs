@@ -1,6 +1,6 @@
 //! String commands: GET, SET and its options, counters, ranges, multi-key forms.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::args::{self, is};
 use super::flags::*;
@@ -81,8 +81,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("lcs", -3, READONLY, (1, 2, 1), "string", lcs),
 ];
 
-/// Reads a string value: `Ok(None)` when absent, WRONGTYPE for other types.
-pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
+/// Reads a copy of a string value: `Ok(None)` when absent, WRONGTYPE for other types.
+pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Box<[u8]>>, CmdError> {
     match ctx.read_typed(key, ValueKind::Str)? {
         Some(Value::Str(s)) => Ok(Some(s.clone())),
         _ => Ok(None),
@@ -143,7 +143,7 @@ fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, absolute_giv
         Expiry::None => 0,
     };
     // A copy, not a clone: the argument's allocation is freed with the request.
-    db.insert(key, Value::Str(Bytes::copy_from_slice(value)), keep);
+    db.insert(key, Value::string(value), keep);
     ctx.modified(key);
     if let Expiry::At(at) = expiry {
         if !absolute_given {
@@ -371,15 +371,13 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
-    let current = match read_string(ctx, key)? {
-        Some(v) => args::int(&v)?,
-        None => 0,
+    let current = match ctx.read_typed(key, ValueKind::Str)? {
+        Some(Value::Str(v)) => args::int(v)?,
+        _ => 0,
     };
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-    let value = Value::Str(args::int_bytes(new));
-    if !ctx.db().replace_value(key, value.clone()) {
-        ctx.db().insert(key, value, 0);
-    }
+    let value = Value::string(itoa::Buffer::new().format(new).as_bytes());
+    ctx.db().set_value_keep_ttl(key, value);
     ctx.modified(key);
     ctx.out.int(new);
     Ok(())
@@ -412,10 +410,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         current.as_deref(),
         &a[2],
     )?);
-    let value = Value::Str(text.clone());
-    if !ctx.db().replace_value(&key, value.clone()) {
-        ctx.db().insert(&key, value, 0);
-    }
+    ctx.db().set_value_keep_ttl(&key, Value::string(&text));
     ctx.modified(&key);
     ctx.propagate(vec![
         Bytes::from_static(b"SET"),
@@ -429,7 +424,10 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 /// Largest string APPEND/SETRANGE may build (`proto-max-bulk-len`).
 fn check_size(ctx: &Ctx, len: u64) -> CmdResult {
-    let max = ctx.server.limits().parse.max_bulk_len;
+    check_size_within(ctx.server.limits().parse.max_bulk_len, len)
+}
+
+fn check_size_within(max: u64, len: u64) -> CmdResult {
     if len > max {
         return Err(CmdError::msg(
             "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
@@ -440,20 +438,16 @@ fn check_size(ctx: &Ctx, len: u64) -> CmdResult {
 
 fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let key = a[1].clone();
-    let new = match read_string(ctx, &key)? {
-        Some(old) => {
-            check_size(ctx, (old.len() + a[2].len()) as u64)?;
-            let mut b = BytesMut::with_capacity(old.len() + a[2].len());
-            b.extend_from_slice(&old);
-            b.extend_from_slice(&a[2]);
-            b.freeze()
+    let max = ctx.server.limits().parse.max_bulk_len;
+    let new = match ctx.read_typed(&key, ValueKind::Str)? {
+        Some(Value::Str(old)) => {
+            check_size_within(max, (old.len() + a[2].len()) as u64)?;
+            [&old[..], &a[2][..]].concat().into_boxed_slice()
         }
-        None => a[2].clone(),
+        _ => Box::from(&a[2][..]),
     };
     let len = new.len();
-    if !ctx.db().replace_value(&key, Value::Str(new.clone())) {
-        ctx.db().insert(&key, Value::Str(new), 0);
-    }
+    ctx.db().set_value_keep_ttl(&key, Value::Str(new));
     ctx.modified(&key);
     ctx.out.int(len as i64);
     Ok(())
@@ -525,17 +519,14 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let offset = offset as usize;
     check_size(ctx, (offset + patch.len()) as u64)?;
-    let old = old.unwrap_or_default();
-    let mut buf = BytesMut::from(&old[..]);
+    let mut buf = old.unwrap_or_default().into_vec();
     if buf.len() < offset + patch.len() {
         buf.resize(offset + patch.len(), 0);
     }
     buf[offset..offset + patch.len()].copy_from_slice(patch);
     let len = buf.len();
-    let value = Value::Str(buf.freeze());
-    if !ctx.db().replace_value(&key, value.clone()) {
-        ctx.db().insert(&key, value, 0);
-    }
+    ctx.db()
+        .set_value_keep_ttl(&key, Value::Str(buf.into_boxed_slice()));
     ctx.modified(&key);
     ctx.out.int(len as i64);
     Ok(())

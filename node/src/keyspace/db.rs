@@ -2,16 +2,21 @@
 
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
 use bytes::Bytes;
+use hashbrown::hash_table::Entry as TableEntry;
 use hashbrown::HashTable;
+// Counted without a weak count: 8 bytes less per slot and segment, and a uniqueness check
+// that is one load.
+use triomphe::Arc;
 
 use super::value::Value;
 
-/// Number of copy-on-write segments per database (a power of two).
-const SEGMENT_BITS: u32 = 10;
-const SEGMENTS: usize = 1 << SEGMENT_BITS;
+/// Average number of keys per copy-on-write segment; past it the database splits one more
+/// segment (linear hashing). The first write to a segment that a snapshot shares copies
+/// the segment's table of slot pointers, so its size bounds that write's latency while
+/// BGSAVE or a full sync runs.
+const KEYS_PER_SEGMENT: usize = 32;
 
 /// What a key holds: its value, its expiry time, and when it was last touched.
 #[derive(Debug, Clone)]
@@ -41,10 +46,16 @@ struct Slot {
 }
 
 /// Slots live out of line: the table holds 8-byte pointers, so the buckets a power-of-two
-/// table keeps empty cost 9 bytes each instead of a whole slot.
-type Segment = HashTable<Box<Slot>>;
+/// table keeps empty cost 9 bytes each instead of a whole slot. They are reference counted
+/// (8 bytes, which a 72-byte slot's 80-byte allocation class already has room for) so
+/// that copying a segment a snapshot shares copies pointers, not keys and values; a slot
+/// itself is copied only when it is written while shared.
+type SharedSlot = Arc<Slot>;
+type Segment = HashTable<SharedSlot>;
 
 /// A position in a SCAN: the index of the next segment to visit; 0 starts and ends a scan.
+/// Splitting moves keys only to segments after every existing one, so a scan in segment
+/// order never misses a key that was present throughout (it may return a moved key twice).
 pub type ScanCursor = u64;
 
 /// A point-in-time view of a database, cheap to take, for serialising while writes go on.
@@ -77,9 +88,15 @@ impl DbSnapshot {
 }
 
 /// A database. Lookups take `&mut self` because reading an expired key deletes it.
+///
+/// Keys are spread over segments by linear hashing: `base` (a power of two) plus `split`
+/// segments, where segment `i < split` has already been split into `i` and `base + i`.
+/// Segments are shared with snapshots and copied on first write.
 #[derive(Debug)]
 pub struct Db {
-    segments: Box<[Arc<Segment>]>,
+    segments: Vec<Arc<Segment>>,
+    base: usize,
+    split: usize,
     hasher: foldhash::fast::FixedState,
     len: usize,
     /// Keys with an expiry time, ordered by that time, for the active expiry cycle.
@@ -103,7 +120,9 @@ impl Default for Db {
 impl Db {
     pub fn new() -> Db {
         Db {
-            segments: (0..SEGMENTS).map(|_| Arc::new(HashTable::new())).collect(),
+            segments: vec![Arc::new(HashTable::new())],
+            base: 1,
+            split: 0,
             hasher: foldhash::fast::FixedState::with_seed(rand::random()),
             len: 0,
             expiry_index: BTreeSet::new(),
@@ -117,9 +136,76 @@ impl Db {
         self.hasher.hash_one(key)
     }
 
-    fn segment_of(hash: u64) -> usize {
-        // Middle bits: hashbrown uses the low bits for buckets and the top 7 for tags.
-        ((hash >> 32) as usize) & (SEGMENTS - 1)
+    fn segment_of(&self, hash: u64) -> usize {
+        let bits = Self::segment_bits(hash);
+        let idx = bits & (self.base - 1);
+        if idx < self.split {
+            bits & (2 * self.base - 1)
+        } else {
+            idx
+        }
+    }
+
+    /// Middle bits of the hash: hashbrown uses the low bits for buckets and the top 7 for tags.
+    fn segment_bits(hash: u64) -> usize {
+        (hash >> 32) as usize
+    }
+
+    /// Splits the next segment once the average load passes [`KEYS_PER_SEGMENT`]: its keys
+    /// stay or move to the new last segment by one more bit of their hash.
+    fn split_if_loaded(&mut self) {
+        if self.len > self.segments.len() * KEYS_PER_SEGMENT {
+            self.split_next();
+        }
+    }
+
+    /// Makes room for `additional` more keys up front (RESIZEDB when loading an RDB), so
+    /// the load does not split segments as it goes. Capped, as the size may come from a
+    /// peer.
+    pub fn reserve(&mut self, additional: usize) {
+        const MAX_RESERVED_KEYS: usize = 1 << 24;
+        let wanted = (self.len + additional.min(MAX_RESERVED_KEYS)) / KEYS_PER_SEGMENT;
+        self.segments
+            .reserve(wanted.saturating_sub(self.segments.len()));
+        while self.segments.len() < wanted {
+            self.split_next();
+        }
+        let hasher = self.hasher;
+        for seg in &mut self.segments {
+            let room = KEYS_PER_SEGMENT.saturating_sub(seg.len());
+            if room > 0 && seg.capacity() < KEYS_PER_SEGMENT {
+                Arc::make_mut(seg).reserve(room, |s| hasher.hash_one(&s.key[..]));
+            }
+        }
+    }
+
+    fn split_next(&mut self) {
+        let old = std::mem::take(&mut self.segments[self.split]);
+        let mut stay = HashTable::with_capacity(old.len() / 2 + 1);
+        let mut moved = HashTable::with_capacity(old.len() / 2 + 1);
+        let high_bit = self.base;
+        let hasher = self.hasher;
+        let mut place = |slot: SharedSlot| {
+            let hash = hasher.hash_one(&slot.key[..]);
+            let target = if Self::segment_bits(hash) & high_bit != 0 {
+                &mut moved
+            } else {
+                &mut stay
+            };
+            target.insert_unique(hash, slot, |s| hasher.hash_one(&s.key[..]));
+        };
+        match Arc::try_unwrap(old) {
+            Ok(table) => table.into_iter().for_each(&mut place),
+            // A snapshot shares it: the snapshot keeps the original.
+            Err(shared) => shared.iter().cloned().for_each(&mut place),
+        }
+        self.segments[self.split] = Arc::new(stay);
+        self.segments.push(Arc::new(moved));
+        self.split += 1;
+        if self.split == self.base {
+            self.base *= 2;
+            self.split = 0;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -137,7 +223,7 @@ impl Db {
 
     pub fn snapshot(&self) -> DbSnapshot {
         DbSnapshot {
-            segments: self.segments.clone(),
+            segments: self.segments.as_slice().into(),
             len: self.len,
             expires: self.expiry_index.len(),
         }
@@ -149,14 +235,17 @@ impl Db {
     }
 
     fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
-        self.segments[Self::segment_of(hash)]
+        self.segments[self.segment_of(hash)]
             .find(hash, |s| *s.key == *key)
             .map(|s| &**s)
     }
 
+    /// The slot of `key` for writing, copying its segment's table and then the slot itself
+    /// where a snapshot shares them.
     fn find_slot_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Slot> {
-        let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
-        seg.find_mut(hash, |s| *s.key == *key).map(|s| &mut **s)
+        let idx = self.segment_of(hash);
+        let seg = Arc::make_mut(&mut self.segments[idx]);
+        seg.find_mut(hash, |s| *s.key == *key).map(Arc::make_mut)
     }
 
     /// Deletes `key` if its time has passed; returns whether it is (logically) expired.
@@ -185,7 +274,7 @@ impl Db {
     /// Reads an entry, expiring it first if due.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
         let hash = self.hash(key);
-        let idx = Self::segment_of(hash);
+        let idx = self.segment_of(hash);
         if Arc::strong_count(&self.segments[idx]) == 1 {
             return self.find_live_unique(idx, hash, key, now).map(|s| &s.entry);
         }
@@ -196,26 +285,26 @@ impl Db {
         self.find_slot(hash, key).map(|s| &s.entry)
     }
 
-    /// One-lookup read of a live entry in a segment nobody else shares, deleting it
-    /// instead when its time has passed.
+    /// One-lookup read of a live entry in a segment nobody else shares (its slot may
+    /// still be shared), deleting it instead when its time has passed.
     fn find_live_unique(
         &mut self,
         idx: usize,
         hash: u64,
         key: &[u8],
         now: u64,
-    ) -> Option<&mut Slot> {
+    ) -> Option<&mut SharedSlot> {
         let seg =
             Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
         let occupied = seg.find_entry(hash, |s| *s.key == *key).ok()?;
         let expire_at = occupied.get().entry.expire_at;
         if expire_at == 0 || expire_at > now {
-            return Some(&mut **occupied.into_mut());
+            return Some(occupied.into_mut());
         }
         if self.delete_expired {
-            let slot = *occupied.remove().0;
+            occupied.remove();
             self.len -= 1;
-            let key = Bytes::from(slot.key);
+            let key = Bytes::copy_from_slice(key);
             self.expiry_index.remove(&(expire_at, key.clone()));
             self.expired.push(key);
         }
@@ -226,10 +315,11 @@ impl Db {
     /// stamps its access time.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let hash = self.hash(key);
-        let idx = Self::segment_of(hash);
+        let idx = self.segment_of(hash);
         if Arc::strong_count(&self.segments[idx]) == 1 {
             let clock = self.clock_secs;
             return self.find_live_unique(idx, hash, key, now).map(|s| {
+                let s = Arc::make_mut(s);
                 s.entry.last_access = clock;
                 &mut s.entry
             });
@@ -272,30 +362,26 @@ impl Db {
             expire_at,
             last_access: self.clock_secs,
         };
-        let old_expire;
-        let old = match self.find_slot_mut(hash, key) {
-            // Replace in place: one lookup on the common overwrite path.
-            Some(slot) => {
-                let old = std::mem::replace(&mut slot.entry, entry);
-                old_expire = old.expire_at;
-                Some(old)
+        let idx = self.segment_of(hash);
+        let hasher = self.hasher;
+        let seg = Arc::make_mut(&mut self.segments[idx]);
+        // One probe: replace in place on the common overwrite path, or insert.
+        let old = match seg.entry(hash, |s| *s.key == *key, |s| hasher.hash_one(&s.key[..])) {
+            TableEntry::Occupied(occupied) => {
+                let slot = Arc::make_mut(occupied.into_mut());
+                Some(std::mem::replace(&mut slot.entry, entry))
             }
-            None => {
-                let hasher = self.hasher;
-                let seg = Arc::make_mut(&mut self.segments[Self::segment_of(hash)]);
-                seg.insert_unique(
-                    hash,
-                    Box::new(Slot {
-                        key: Box::from(key),
-                        entry,
-                    }),
-                    |s| hasher.hash_one(&s.key[..]),
-                );
+            TableEntry::Vacant(vacant) => {
+                vacant.insert(SharedSlot::new(Slot {
+                    key: Box::from(key),
+                    entry,
+                }));
                 self.len += 1;
-                old_expire = 0;
+                self.split_if_loaded();
                 None
             }
         };
+        let old_expire = old.as_ref().map_or(0, |e| e.expire_at);
         if old_expire != expire_at {
             let owned = Bytes::copy_from_slice(key);
             if old_expire != 0 {
@@ -308,16 +394,15 @@ impl Db {
         old
     }
 
-    /// Replaces the value of an existing key, keeping its expiry time. Returns false when
-    /// the key is absent.
-    pub fn replace_value(&mut self, key: &[u8], value: Value) -> bool {
+    /// Sets the value of `key`, keeping the expiry time of an existing key (INCR, APPEND,
+    /// SETRANGE); a new key gets none.
+    pub fn set_value_keep_ttl(&mut self, key: &[u8], value: Value) {
         let hash = self.hash(key);
         match self.find_slot_mut(hash, key) {
-            Some(slot) => {
-                slot.entry.value = value;
-                true
+            Some(slot) => slot.entry.value = value,
+            None => {
+                self.insert(key, value, 0);
             }
-            None => false,
         }
     }
 
@@ -328,20 +413,27 @@ impl Db {
     }
 
     fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
-        let seg = &mut self.segments[Self::segment_of(hash)];
+        let idx = self.segment_of(hash);
+        let seg = &mut self.segments[idx];
+        let matches = |s: &SharedSlot| *s.key == *key;
         // Avoid copying a shared segment just to learn the key is absent.
-        seg.find(hash, |s| *s.key == *key)?;
+        seg.find(hash, matches)?;
         let seg = Arc::make_mut(seg);
-        let slot = match seg.find_entry(hash, |s| *s.key == *key) {
-            Ok(occupied) => *occupied.remove().0,
+        let shared = match seg.find_entry(hash, matches) {
+            Ok(occupied) => occupied.remove().0,
             Err(_) => return None,
         };
         self.len -= 1;
-        if slot.entry.expire_at != 0 {
+        let entry = match Arc::try_unwrap(shared) {
+            Ok(slot) => slot.entry,
+            // A snapshot still holds the slot.
+            Err(shared) => shared.entry.clone(),
+        };
+        if entry.expire_at != 0 {
             self.expiry_index
-                .remove(&(slot.entry.expire_at, Bytes::from(slot.key)));
+                .remove(&(entry.expire_at, Bytes::copy_from_slice(key)));
         }
-        Some(slot.entry)
+        Some(entry)
     }
 
     /// Sets or clears (`0`) the expiry of an existing key. Returns false when absent.
@@ -363,11 +455,9 @@ impl Db {
 
     /// Deletes every key.
     pub fn clear(&mut self) {
-        for seg in self.segments.iter_mut() {
-            if !seg.is_empty() {
-                *seg = Arc::new(HashTable::new());
-            }
-        }
+        self.segments = vec![Arc::new(HashTable::new())];
+        self.base = 1;
+        self.split = 0;
         self.len = 0;
         self.expiry_index.clear();
     }
@@ -401,7 +491,7 @@ impl Db {
 
     /// One SCAN step: visits whole segments from `cursor` until at least `count` keys were
     /// seen, calling `visit` for each live key. Returns the next cursor (0 when done).
-    /// Keys never move between segments, so a key present for the whole scan is returned.
+    /// See [`ScanCursor`] on why a key present for the whole scan is returned.
     pub fn scan(
         &self,
         cursor: ScanCursor,
@@ -411,7 +501,7 @@ impl Db {
     ) -> ScanCursor {
         let mut seg = cursor as usize;
         let mut seen = 0;
-        while seg < SEGMENTS && seen < count.max(1) {
+        while seg < self.segments.len() && seen < count.max(1) {
             for slot in self.segments[seg].iter() {
                 if slot.entry.expire_at == 0 || slot.entry.expire_at > now {
                     visit(&slot.key, &slot.entry);
@@ -420,7 +510,7 @@ impl Db {
             }
             seg += 1;
         }
-        if seg >= SEGMENTS {
+        if seg >= self.segments.len() {
             0
         } else {
             seg as u64
@@ -433,9 +523,10 @@ impl Db {
             if self.len == 0 {
                 return None;
             }
-            let start = rand::random::<usize>() % SEGMENTS;
-            let found = (0..SEGMENTS)
-                .map(|i| &self.segments[(start + i) % SEGMENTS])
+            let n = self.segments.len();
+            let start = rand::random::<usize>() % n;
+            let found = (0..n)
+                .map(|i| &self.segments[(start + i) % n])
                 .find(|s| !s.is_empty())
                 .and_then(|seg| {
                     let idx = rand::random::<usize>() % seg.len();
@@ -454,7 +545,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> Value {
-        Value::Str(Bytes::copy_from_slice(v.as_bytes()))
+        Value::string(v.as_bytes())
     }
 
     #[test]
@@ -463,7 +554,7 @@ mod tests {
         db.insert("a".as_bytes(), s("1"), 0);
         db.insert("a".as_bytes(), s("2"), 0);
         assert_eq!(db.len(), 1);
-        assert!(matches!(&db.get(b"a", 0).unwrap().value, Value::Str(v) if v == "2"));
+        assert!(matches!(&db.get(b"a", 0).unwrap().value, Value::Str(v) if &v[..] == b"2"));
         assert!(db.remove(b"a").is_some());
         assert!(db.get(b"a", 0).is_none());
         assert_eq!(db.len(), 0);
@@ -494,10 +585,96 @@ mod tests {
         let snap = db.snapshot();
         db.insert(b"k1", s("new"), 0);
         db.remove(b"k2");
+        // Later writes find their segment already copied but their slot still shared.
+        for i in 3..2000 {
+            db.get_mut(format!("k{i}").as_bytes(), 0).unwrap().value = s("changed");
+        }
         let v: Vec<_> = snap.iter().filter(|(k, _)| *k == b"k1").collect();
-        assert!(matches!(&v[0].1.value, Value::Str(x) if x == "old"));
+        assert!(matches!(&v[0].1.value, Value::Str(x) if &x[..] == b"old"));
         assert_eq!(snap.iter().count(), 2000);
+        assert!(snap
+            .iter()
+            .all(|(_, e)| matches!(&e.value, Value::Str(x) if &x[..] == b"old")));
         assert_eq!(db.len(), 1999);
+        assert!(matches!(&db.get(b"k7", 0).unwrap().value, Value::Str(x) if &x[..] == b"changed"));
+    }
+
+    #[test]
+    fn snapshot_survives_splits_of_shared_segments() {
+        let mut db = Db::new();
+        for i in 0..2000 {
+            db.insert(format!("k{i}").as_bytes(), s("old"), 0);
+        }
+        let snap = db.snapshot();
+        for i in 0..20000 {
+            db.insert(format!("k{i}").as_bytes(), s("new"), 0);
+        }
+        assert_eq!(snap.iter().count(), 2000);
+        assert!(snap
+            .iter()
+            .all(|(_, e)| matches!(&e.value, Value::Str(x) if &x[..] == b"old")));
+        assert_eq!(db.len(), 20000);
+        for i in 0..20000 {
+            let e = db.get(format!("k{i}").as_bytes(), 0).expect("key kept");
+            assert!(matches!(&e.value, Value::Str(x) if &x[..] == b"new"));
+        }
+    }
+
+    #[test]
+    fn reserve_presplits_without_losing_keys() {
+        let mut db = Db::new();
+        db.insert(b"a", s("1"), 0);
+        db.reserve(10_000);
+        assert!(db.segments.len() * KEYS_PER_SEGMENT >= 10_000 - KEYS_PER_SEGMENT);
+        assert!(db.get(b"a", 0).is_some());
+        db.reserve(usize::MAX);
+        assert!(db.segments.len() <= (1 << 24) / KEYS_PER_SEGMENT + 1);
+    }
+
+    #[test]
+    fn segments_grow_with_the_database_and_stay_small() {
+        let mut db = Db::new();
+        for i in 0..100_000 {
+            db.insert(format!("k{i}").as_bytes(), s("v"), 0);
+        }
+        assert!(db.segments.len() * KEYS_PER_SEGMENT >= 100_000);
+        let largest = db.segments.iter().map(|seg| seg.len()).max().unwrap();
+        assert!(largest < 8 * KEYS_PER_SEGMENT, "largest segment {largest}");
+        db.clear();
+        assert_eq!(db.segments.len(), 1);
+        assert!(db.get(b"k1", 0).is_none());
+    }
+
+    #[test]
+    fn scan_returns_keys_present_throughout_while_the_database_grows() {
+        let mut db = Db::new();
+        for i in 0..1000 {
+            db.insert(format!("old{i}").as_bytes(), s("v"), 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut added = 0;
+        loop {
+            cursor = db.scan(cursor, 10, 0, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            // Slower than the scan advances (about one segment per step), as a scan must be
+            // able to finish.
+            for _ in 0..5 {
+                db.insert(format!("new{added}").as_bytes(), s("v"), 0);
+                added += 1;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert!(
+            added >= 150,
+            "the database grew during the scan ({added} keys)"
+        );
+        for i in 0..1000 {
+            assert!(seen.contains(format!("old{i}").as_bytes()), "old{i} missed");
+        }
     }
 
     #[test]

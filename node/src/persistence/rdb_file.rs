@@ -98,6 +98,7 @@ pub fn load<R: Read>(
     let mut keys = 0u64;
     let mut repl_id = None;
     let mut repl_offset = None;
+    let mut selected_db = 0;
     while let Some(event) = reader.next_event()? {
         match event {
             Event::Aux { key, value } => match &key[..] {
@@ -116,8 +117,10 @@ pub fn load<R: Read>(
                         offset: reader.offset(),
                     });
                 }
+                selected_db = n as usize;
             }
-            Event::ResizeDb { .. } | Event::Function { .. } => {}
+            Event::ResizeDb { keys, .. } => dbs[selected_db].reserve(keys as usize),
+            Event::Function { .. } => {}
             Event::Key(rec) => {
                 let at = rec.expire_at_ms.map(|t| t.max(1) as u64).unwrap_or(0);
                 if at != 0 && at <= now && expired == ExpiredKeys::Skip {

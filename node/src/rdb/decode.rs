@@ -308,7 +308,7 @@ pub fn read_value<R: Read>(
         offset: value_offset,
     };
     Ok(match ty {
-        types::STRING => Value::Str(read_bytes(src)?),
+        types::STRING => Value::Str(read_string(src)?.into_boxed_slice()),
         types::LIST => {
             let n = read_len(src)?;
             let mut list = std::collections::VecDeque::with_capacity(cap(n));

@@ -72,11 +72,14 @@ fn zset(pairs: impl IntoIterator<Item = (String, f64)>) -> Value {
 fn samples() -> Vec<(Value, u8)> {
     let long = "x".repeat(70);
     vec![
-        (Value::Str(b("hello")), types::STRING),
-        (Value::Str(b("-12345")), types::STRING),
-        (Value::Str(b("9223372036854775807")), types::STRING),
-        (Value::Str(Bytes::from("ab".repeat(5000))), types::STRING),
-        (Value::Str(Bytes::new()), types::STRING),
+        (Value::string("hello".as_bytes()), types::STRING),
+        (Value::string("-12345".as_bytes()), types::STRING),
+        (
+            Value::string("9223372036854775807".as_bytes()),
+            types::STRING,
+        ),
+        (Value::string("ab".repeat(5000).as_bytes()), types::STRING),
+        (Value::string(b""), types::STRING),
         (list(&["a", "1", "-70000", &long]), types::LIST_QUICKLIST_2),
         (
             Value::List(Arc::new(
@@ -308,7 +311,10 @@ fn every_encoding_round_trips_through_snapshot_and_dump() {
         .iter()
         .map(|(k, v, e)| (k.as_str(), v.clone(), *e))
         .collect();
-    let bytes = snapshot_bytes(&[(0, db0), (5, vec![("other", Value::Str(b("x")), None)])]);
+    let bytes = snapshot_bytes(&[
+        (0, db0),
+        (5, vec![("other", Value::string("x".as_bytes()), None)]),
+    ]);
     assert_eq!(&bytes[..9], b"REDIS0010");
     let events = read_all(&bytes).unwrap();
     assert!(matches!(events[0], Event::Aux { .. }));
@@ -330,7 +336,7 @@ fn every_encoding_round_trips_through_snapshot_and_dump() {
 
 #[test]
 fn reader_stops_exactly_at_the_end() {
-    let mut bytes = snapshot_bytes(&[(0, vec![("a", Value::Str(b("1")), None)])]);
+    let mut bytes = snapshot_bytes(&[(0, vec![("a", Value::string("1".as_bytes()), None)])]);
     bytes.extend_from_slice(b"TRAILING");
     let mut reader = RdbReader::new(&bytes[..]);
     while let Some(e) = reader.next_event().unwrap() {
@@ -535,7 +541,7 @@ fn sized<S: Strategy + Clone>(element: S) -> impl Strategy<Value = Vec<S::Value>
 fn value() -> impl Strategy<Value = Value> {
     let int = any::<i64>().prop_map(|n| Bytes::from(n.to_string()));
     prop_oneof![
-        element().prop_map(Value::Str),
+        element().prop_map(|e| Value::string(&e)),
         sized(element()).prop_map(|v| Value::List(Arc::new(v.into()))),
         sized(int).prop_map(|v| {
             let mut s = MemberSet::default();
