@@ -357,6 +357,7 @@ impl Aof {
         std::thread::Builder::new()
             .name("aof-rewrite".into())
             .spawn(move || {
+                super::yield_cpu_to_clients();
                 let start = Instant::now();
                 let result = aof.finish_rewrite(&snapshot);
                 aof.last_rewrite_secs

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::{notice, warning};
+use crate::{notice, verbose, warning};
 pub use rdb_file::{ExpiredKeys, Loaded, Snapshot};
 
 /// The outcome of the last snapshot written, and what is in progress (INFO persistence,
@@ -113,6 +113,7 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
     std::thread::Builder::new()
         .name("bgsave".into())
         .spawn(move || {
+            yield_cpu_to_clients();
             let status = thread_status;
             let start = Instant::now();
             let result = snapshot.write_file(&path);
@@ -135,6 +136,17 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
             status.in_progress.store(false, Ordering::Release);
             false
         })
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10; Linux applies it to this
+/// thread only), so that on a busy machine a background save or AOF rewrite takes the CPU
+/// time the threads serving clients leave, instead of preempting them for whole
+/// scheduler slices.
+pub(crate) fn yield_cpu_to_clients() {
+    let this_thread = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(this_thread), 10) {
+        verbose!("Could not lower the priority of a background thread: {e}");
+    }
 }
 
 /// Parses `save` ("3600 1 300 100"): (seconds, changes) pairs.
