@@ -204,6 +204,7 @@ impl Server {
     /// replication position.
     pub fn snapshot(&self, state: &EngineState) -> crate::persistence::Snapshot {
         crate::persistence::Snapshot::take(state, self.repl_position())
+            .with_key_save_delay(self.config().get_int("rdb-key-save-delay"))
     }
 
     /// The replication id and offset a snapshot taken now corresponds to, when this node

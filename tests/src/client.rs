@@ -187,20 +187,34 @@ impl Client {
 
     /// Reads the exact bytes of one reply.
     pub fn read_raw(&mut self) -> Vec<u8> {
+        self.try_read_raw().unwrap_or_else(|| {
+            panic!(
+                "connection closed or timed out while waiting for a reply; got so far: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            )
+        })
+    }
+
+    /// Sends a command and returns its reply, or None when the connection is gone: for
+    /// clients that outlive their server on purpose (kill -9 tests).
+    pub fn try_cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Option<Reply> {
+        self.stream.write_all(&encode_command(args)).ok()?;
+        let raw = self.try_read_raw()?;
+        Some(parse_reply(&raw).expect("complete reply").0)
+    }
+
+    fn try_read_raw(&mut self) -> Option<Vec<u8>> {
         loop {
             if !self.buf.is_empty() {
                 if let Some((_, used)) = parse_reply(&self.buf) {
-                    return self.buf.drain(..used).collect();
+                    return Some(self.buf.drain(..used).collect());
                 }
             }
             let mut chunk = [0u8; 65536];
-            let n = self.stream.read(&mut chunk).expect("read reply");
-            assert!(
-                n > 0,
-                "connection closed while waiting for a reply; got so far: {:?}",
-                String::from_utf8_lossy(&self.buf)
-            );
-            self.buf.extend_from_slice(&chunk[..n]);
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
         }
     }
 

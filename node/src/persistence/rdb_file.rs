@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
+use std::time::Duration;
 
 use crate::engine::EngineState;
 use crate::keyspace::{Db, DbSnapshot};
@@ -19,6 +20,9 @@ pub struct Snapshot {
     pub aux: AuxInfo,
     /// The change counter when the snapshot was taken (`dirty` before the save).
     pub dirty: u64,
+    /// `rdb-key-save-delay`: a pause after each key written, which tests use to catch a
+    /// save or a full sync in the middle.
+    pub key_save_delay: Duration,
 }
 
 impl Snapshot {
@@ -43,7 +47,14 @@ impl Snapshot {
                 aof_base: false,
             },
             dirty: state.dirty,
+            key_save_delay: Duration::ZERO,
         }
+    }
+
+    /// The snapshot with `rdb-key-save-delay` (microseconds; 0 or less: none) applied.
+    pub fn with_key_save_delay(mut self, micros: i64) -> Snapshot {
+        self.key_save_delay = Duration::from_micros(micros.max(0) as u64);
+        self
     }
 
     pub fn keys(&self) -> usize {
@@ -52,7 +63,12 @@ impl Snapshot {
 
     /// Writes the snapshot as RDB to `out`.
     pub fn write_to<W: Write>(&self, out: W) -> io::Result<W> {
-        crate::rdb::write_snapshot(out, &self.aux, self.dbs.iter().map(|(i, d)| (*i, d)))
+        crate::rdb::write_snapshot(
+            out,
+            &self.aux,
+            self.dbs.iter().map(|(i, d)| (*i, d)),
+            self.key_save_delay,
+        )
     }
 
     /// Writes the snapshot to `path` atomically: a temporary file in the same directory,

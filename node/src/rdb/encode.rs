@@ -292,13 +292,15 @@ impl<W: Write> RdbWriter<W> {
     }
 }
 
-/// Writes a whole snapshot of `dbs` (database index, contents; empty ones are skipped).
+/// Writes a whole snapshot of `dbs` (database index, contents; empty ones are skipped),
+/// pausing `key_delay` after each key (`rdb-key-save-delay`, for tests).
 /// Keys already expired at the time of the snapshot are written too, as Redis does;
 /// the loader decides.
 pub fn write_snapshot<'a, W: Write>(
     out: W,
     aux: &AuxInfo,
     dbs: impl IntoIterator<Item = (usize, &'a DbSnapshot)>,
+    key_delay: std::time::Duration,
 ) -> io::Result<W> {
     let mut w = RdbWriter::new(out, aux)?;
     for (index, db) in dbs {
@@ -308,6 +310,9 @@ pub fn write_snapshot<'a, W: Write>(
         w.select_db(index, db.len(), db.expires_len())?;
         for (key, entry) in db.iter() {
             w.key(key, &entry.value, entry.expire_at())?;
+            if !key_delay.is_zero() {
+                std::thread::sleep(key_delay);
+            }
         }
     }
     w.finish()

@@ -263,7 +263,13 @@ fn golden_file_rewritten_is_redis_checkable() {
         repl: None,
         aof_base: false,
     };
-    let ours = write_snapshot(Vec::new(), &aux, snaps.iter().enumerate()).unwrap();
+    let ours = write_snapshot(
+        Vec::new(),
+        &aux,
+        snaps.iter().enumerate(),
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
     let mut a = keys_of(&read_all(GOLDEN).unwrap());
     let mut b = keys_of(&read_all(&ours).unwrap());
     a.sort_by(|x, y| x.1.cmp(&y.1));

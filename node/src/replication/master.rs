@@ -131,7 +131,8 @@ pub fn psync(
             log.forget_selected_db();
             let offset = log.end();
             log.pin(client.id, ReplOffset(offset.0 + 1));
-            let snapshot = Snapshot::take(engine, Some((st.replid.clone(), offset)));
+            let snapshot = Snapshot::take(engine, Some((st.replid.clone(), offset)))
+                .with_key_save_delay(server.config().get_int("rdb-key-save-delay"));
             let line = format!("+FULLRESYNC {} {}\r\n", st.replid, offset);
             (
                 line,
