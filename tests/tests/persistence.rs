@@ -251,7 +251,7 @@ fn kill_9_during_bgsave_keeps_the_previous_snapshot() {
     tandem_tests::wait_until(
         Duration::from_secs(20),
         "the BGSAVE's temporary file",
-        || temp_file_created(),
+        temp_file_created,
     );
     assert!(c
         .cmd(&["INFO", "persistence"])
