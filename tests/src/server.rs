@@ -1,6 +1,6 @@
 //! Running nodes: the tandem binary or a real redis-server, killed on drop.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ pub struct Node {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     pub log_path: PathBuf,
+    bin: PathBuf,
     args: Vec<String>,
 }
 
@@ -76,15 +77,16 @@ impl Node {
             child: None,
             log_path,
             args,
+            bin,
         };
-        node.spawn(&bin);
+        node.spawn();
         Some(node)
     }
 
     /// Starts the process and waits until it answers on its port. Tests run in parallel
     /// and a free port can be taken by another test between choosing and binding it, so a
     /// start that fails to bind (or finds someone else's server there) retries on a new port.
-    fn spawn(&mut self, bin: &Path) {
+    fn spawn(&mut self) {
         for attempt in 0..5 {
             if attempt > 0 {
                 let old = self.port.to_string();
@@ -96,7 +98,7 @@ impl Node {
                     }
                 }
             }
-            match self.try_spawn(bin) {
+            match self.try_spawn() {
                 Ok(()) => return,
                 Err(why) if attempt < 4 => eprintln!("retrying server start: {why}"),
                 Err(why) => panic!("{why}"),
@@ -104,7 +106,19 @@ impl Node {
         }
     }
 
-    fn try_spawn(&mut self, bin: &Path) -> Result<(), String> {
+    /// Starts the node again after `kill` or `terminate`: same binary, arguments, port and
+    /// directory, so replicas pointed at it find it again.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart of a running node");
+        self.try_spawn()
+            .unwrap_or_else(|why| panic!("restart failed: {why}"));
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
+        const READY: &str = "Ready to accept connections";
+        // A restart appends to the same log: wait for a new line.
+        let ready_before = self.log().matches(READY).count();
+        let bin = &self.bin;
         let child = Command::new(bin)
             .args(&self.args)
             .stdin(Stdio::null())
@@ -131,7 +145,7 @@ impl Node {
                     return true;
                 }
                 std::fs::read_to_string(&self.log_path)
-                    .is_ok_and(|log| log.contains("Ready to accept connections"))
+                    .is_ok_and(|log| log.matches(READY).count() > ready_before)
                     && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
             },
         );

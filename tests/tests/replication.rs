@@ -68,6 +68,16 @@ fn pair(
     replica_kind: NodeKind,
     tls: bool,
 ) -> Option<(Node, Node, tempfile::TempDir)> {
+    pair_with(master_kind, replica_kind, tls, &[])
+}
+
+/// [`pair`] with more arguments for the master.
+fn pair_with(
+    master_kind: NodeKind,
+    replica_kind: NodeKind,
+    tls: bool,
+    master_extra: &[&str],
+) -> Option<(Node, Node, tempfile::TempDir)> {
     let certs = tempfile::tempdir().unwrap();
     make_certs(
         certs.path(),
@@ -83,6 +93,7 @@ fn pair(
         margs.extend(mtls.args.iter().cloned());
         rargs.extend(rtls.args.iter().cloned());
     }
+    margs.extend(master_extra.iter().map(|s| s.to_string()));
     let master = start(master_kind, &margs)?;
     let port = if tls { mtls.port } else { master.port };
     rargs.extend(["--replicaof".to_string(), format!("127.0.0.1 {port}")]);
@@ -372,4 +383,112 @@ fn a_promoted_replica_keeps_its_data_and_the_other_replica_continues_from_it() {
     wait_same(&mut c1, &mut c2, SYNC);
     assert_eq!(info(&mut c1, "stats", "sync_partial_ok"), "1");
     assert_eq!(info(&mut c1, "stats", "sync_full"), "0");
+}
+
+/// Adds `n` small strings, pipelined.
+fn add_keys(c: &mut Client, prefix: &str, n: usize) {
+    for i in 0..n {
+        c.send(&["SET", &format!("{prefix}:{i}"), "value"]);
+    }
+    for _ in 0..n {
+        c.read();
+    }
+}
+
+/// A replica killed with SIGKILL while its full sync is under way: the master notices,
+/// lets go of it, and the restarted replica syncs again and converges.
+fn replica_killed_mid_full_sync(replica_kind: NodeKind, tls: bool) {
+    let Some((master, mut replica, _certs)) = pair(NodeKind::Tandem, replica_kind, tls) else {
+        return;
+    };
+    let mut mc = authed(&master, "pw");
+    // Slow the master's side of the sync down (1 ms a key) so that it is caught midway.
+    mc.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000"]);
+    fill_every_type(&mut mc, "a");
+    add_keys(&mut mc, "bulk", 3000);
+    // Start the replica afresh (redis-server keeps the RDB of its first sync, which would
+    // let it continue with a partial resync), so that it needs a full sync now.
+    replica.kill();
+    let _ = std::fs::remove_file(replica.dir.path().join("dump.rdb"));
+    replica.restart();
+    eventually("a full sync to be under way", || {
+        let slave = info(&mut mc, "replication", "slave0");
+        slave.contains("state=wait_bgsave") || slave.contains("state=send_bulk")
+    });
+    replica.kill();
+    eventually("the master to let go of the killed replica", || {
+        info(&mut mc, "replication", "connected_slaves") == "0"
+    });
+    mc.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    fill_every_type(&mut mc, "b");
+    replica.restart();
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    assert_eq!(info(&mut rc, "replication", "master_link_status"), "up");
+    assert!(
+        info(&mut mc, "stats", "sync_full").parse::<i64>().unwrap() >= 2,
+        "{}",
+        master.log()
+    );
+}
+
+#[test]
+fn tandem_replica_killed_mid_full_sync_recovers_plain() {
+    replica_killed_mid_full_sync(NodeKind::Tandem, false);
+}
+
+#[test]
+fn tandem_replica_killed_mid_full_sync_recovers_tls() {
+    replica_killed_mid_full_sync(NodeKind::Tandem, true);
+}
+
+#[test]
+fn redis_replica_killed_mid_full_sync_recovers() {
+    replica_killed_mid_full_sync(NodeKind::Redis, false);
+}
+
+/// A master with appendonly yes killed with SIGKILL and restarted on its port and
+/// directory: it comes back with every acknowledged write (appendfsync always), its
+/// replicas reconnect on their own, resync, and follow the writes made after the restart.
+fn master_restarted_with_aof_keeps_its_replicas(replica_kind: NodeKind, tls: bool) {
+    let aof = ["--appendonly", "yes", "--appendfsync", "always"];
+    let Some((mut master, replica, _certs)) = pair_with(NodeKind::Tandem, replica_kind, tls, &aof)
+    else {
+        return;
+    };
+    let mut mc = authed(&master, "pw");
+    fill_every_type(&mut mc, "before");
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    let acknowledged = dump(&mut mc);
+    master.kill();
+    eventually("the replica to see its master gone", || {
+        info(&mut rc, "replication", "master_link_status") == "down"
+    });
+    // The replica keeps serving the data it had.
+    assert_eq!(dump(&mut rc), acknowledged);
+    master.restart();
+    let mut mc = authed(&master, "pw");
+    assert_eq!(dump(&mut mc), acknowledged);
+    fill_every_type(&mut mc, "after-restart");
+    wait_same(&mut mc, &mut rc, SYNC);
+    eventually("the replica's link to come back up", || {
+        info(&mut rc, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(info(&mut mc, "replication", "connected_slaves"), "1");
+}
+
+#[test]
+fn master_restarted_with_aof_keeps_a_tandem_replica_plain() {
+    master_restarted_with_aof_keeps_its_replicas(NodeKind::Tandem, false);
+}
+
+#[test]
+fn master_restarted_with_aof_keeps_a_tandem_replica_tls() {
+    master_restarted_with_aof_keeps_its_replicas(NodeKind::Tandem, true);
+}
+
+#[test]
+fn master_restarted_with_aof_keeps_a_redis_replica() {
+    master_restarted_with_aof_keeps_its_replicas(NodeKind::Redis, false);
 }
