@@ -419,9 +419,10 @@ impl Server {
             }
         }
         if second.is_multiple_of(ping_period) {
+            // Not during a FAILOVER: the stream must stay where the target caught up.
             let has_replicas = {
                 let st = self.repl.state();
-                st.master.is_none() && !st.replicas.is_empty()
+                st.master.is_none() && !st.replicas.is_empty() && st.failover.is_none()
             };
             if has_replicas {
                 self.repl
@@ -456,8 +457,15 @@ impl Server {
     /// One pass of the periodic work: active expiry of keys whose time has passed.
     pub fn cron(&self) {
         let clock = (self.started.elapsed().as_secs() & 0xffff_ffff) as u32;
-        let active = self.active_expire.load(Ordering::Relaxed);
+        // FAILOVER fixes the dataset, expiries included, until the hand-over.
+        let failover = self.repl.failover_active();
+        let active = self.active_expire.load(Ordering::Relaxed) && !failover;
         let mut state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+        if failover {
+            if let Some(me) = self.self_arc() {
+                crate::replication::failover::advance(&me, &mut state);
+            }
+        }
         let now = crate::keyspace::now_ms();
         for i in 0..state.dbs.len() {
             state.dbs[i].clock_secs = clock;

@@ -24,6 +24,15 @@ fn info(c: &mut Client, section: &str, field: &str) -> String {
         .to_string()
 }
 
+/// Sends `sig` ("-STOP", "-CONT") to process `pid`.
+fn send_signal(pid: &str, sig: &str) {
+    assert!(Command::new("kill")
+        .args([sig, pid])
+        .status()
+        .unwrap()
+        .success());
+}
+
 fn authed(node: &Node, password: &str) -> Client {
     let mut c = node.client();
     assert_eq!(c.cmd(&["AUTH", password]), Reply::Simple("OK".into()));
@@ -240,13 +249,7 @@ fn backlog_overrun_forces_a_full_sync_that_converges() {
     let mut rc = replica.client();
     wait_same(&mut mc, &mut rc, SYNC);
     let pid = info(&mut rc, "server", "process_id");
-    let signal = |sig: &str| {
-        assert!(Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap()
-            .success());
-    };
+    let signal = |sig: &str| send_signal(&pid, sig);
     signal("-STOP");
     // Far more than the socket buffers and the replica limit hold.
     let value = "v".repeat(1 << 20);
@@ -491,4 +494,172 @@ fn master_restarted_with_aof_keeps_a_tandem_replica_tls() {
 #[test]
 fn master_restarted_with_aof_keeps_a_redis_replica() {
     master_restarted_with_aof_keeps_its_replicas(NodeKind::Redis, false);
+}
+
+/// A node of `kind` replicating from `master_port`.
+fn replica_of_kind(kind: NodeKind, master_port: u16) -> Option<Node> {
+    let port = master_port.to_string();
+    match kind {
+        NodeKind::Tandem => Some(replica_of(master_port, &[])),
+        NodeKind::Redis => Node::redis(&["--replicaof", "127.0.0.1", &port]),
+    }
+}
+
+fn role_name(c: &mut Client) -> String {
+    match c.cmd(&["ROLE"]) {
+        Reply::Array(items) => match items.first() {
+            Some(Reply::Bulk(name)) => String::from_utf8_lossy(name).into_owned(),
+            other => panic!("ROLE: {other:?}"),
+        },
+        other => panic!("ROLE: {other:?}"),
+    }
+}
+
+/// FAILOVER TO a replica: the master waits for it to catch up, becomes its replica, and
+/// the target takes over with a partial resync (no full sync); the other replica and the
+/// old master follow the new master's writes.
+fn failover_to_a_replica(master_kind: NodeKind, target_kind: NodeKind) {
+    let Some(master) = Node::start(master_kind, &["--repl-diskless-sync-delay", "0"]) else {
+        return;
+    };
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    let Some(target) = replica_of_kind(target_kind, master.port) else {
+        return;
+    };
+    let other = replica_of(master.port, &[]);
+    let (mut tc, mut oc) = (target.client(), other.client());
+    wait_same(&mut mc, &mut tc, SYNC);
+    wait_same(&mut mc, &mut oc, SYNC);
+    let port = target.port.to_string();
+    // FAILOVER TO needs the target online in the master's view (after its first ACK).
+    let online = format!("port={port},state=online");
+    eventually("the target to be online on the master", || {
+        mc.cmd(&["INFO", "replication"]).text().contains(&online)
+    });
+    let r = mc.cmd(&["FAILOVER", "TO", "127.0.0.1", &port, "TIMEOUT", "20000"]);
+    assert_eq!(
+        r,
+        Reply::Simple("OK".into()),
+        "{}",
+        mc.cmd(&["INFO", "replication"]).text()
+    );
+    eventually("the target to become the master", || {
+        role_name(&mut tc) == "master"
+    });
+    eventually("the old master to follow the target", || {
+        info(&mut mc, "replication", "master_port") == port
+            && info(&mut mc, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(
+        info(&mut mc, "replication", "master_failover_state"),
+        "no-failover"
+    );
+    assert_eq!(info(&mut tc, "stats", "sync_full"), "0");
+    // Both servers log the steps in the same words.
+    assert!(target
+        .log()
+        .contains("Failover request received for replid"));
+    assert!(master.log().contains("is synced, failing over."));
+    fill_every_type(&mut tc, "b");
+    wait_same(&mut tc, &mut mc, SYNC);
+    wait_same(&mut tc, &mut oc, SYNC);
+    assert_eq!(
+        mc.cmd(&["SET", "x", "1"]),
+        Reply::Error("READONLY You can't write against a read only replica.".into())
+    );
+}
+
+#[test]
+fn failover_from_tandem_to_a_tandem_replica() {
+    failover_to_a_replica(NodeKind::Tandem, NodeKind::Tandem);
+}
+
+#[test]
+fn failover_from_tandem_to_a_redis_replica() {
+    failover_to_a_replica(NodeKind::Tandem, NodeKind::Redis);
+}
+
+#[test]
+fn failover_from_redis_to_a_tandem_replica() {
+    failover_to_a_replica(NodeKind::Redis, NodeKind::Tandem);
+}
+
+/// While FAILOVER waits for a replica that cannot catch up, writes wait too; a timeout
+/// (without FORCE) or FAILOVER ABORT ends the failover and the waiting writes run.
+#[test]
+fn failover_pauses_writes_until_it_times_out_or_is_aborted() {
+    let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
+    let mut mc = master.client();
+    assert_eq!(
+        mc.cmd(&["FAILOVER"]),
+        Reply::Error("ERR FAILOVER requires connected replicas.".into())
+    );
+    fill_every_type(&mut mc, "a");
+    let replica = replica_of(master.port, &[]);
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    assert_eq!(
+        rc.cmd(&["FAILOVER"]),
+        Reply::Error("ERR FAILOVER is not valid when server is a replica.".into())
+    );
+    assert_eq!(
+        mc.cmd(&["FAILOVER", "FORCE"]),
+        Reply::Error(
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.".into()
+        )
+    );
+    assert_eq!(
+        mc.cmd(&["FAILOVER", "TO", "127.0.0.1", "1"]),
+        Reply::Error("ERR FAILOVER target HOST and PORT is not a replica.".into())
+    );
+    assert_eq!(
+        mc.cmd(&["FAILOVER", "ABORT"]),
+        Reply::Error("ERR No failover in progress.".into())
+    );
+    // A frozen replica never acknowledges the write below.
+    let pid = info(&mut rc, "server", "process_id");
+    let signal = |sig: &str| send_signal(&pid, sig);
+    signal("-STOP");
+    mc.cmd(&["SET", "unacknowledged", "1"]);
+    let mut writer = master.client();
+    for (end, how) in [
+        (vec!["FAILOVER", "TIMEOUT", "500"], None),
+        (vec!["FAILOVER"], Some("ABORT")),
+    ] {
+        assert_eq!(mc.cmd(&end), Reply::Simple("OK".into()));
+        assert_eq!(
+            info(&mut mc, "replication", "master_failover_state"),
+            "waiting-for-sync"
+        );
+        assert_eq!(
+            mc.cmd(&["FAILOVER"]),
+            Reply::Error("ERR FAILOVER already in progress.".into())
+        );
+        writer.send(&["INCR", "paused-writes"]);
+        // Reads go on; the write has not run.
+        let before = mc.cmd(&["GET", "paused-writes"]);
+        if let Some(abort) = how {
+            assert_eq!(mc.cmd(&["FAILOVER", abort]), Reply::Simple("OK".into()));
+        }
+        let done = writer.read();
+        assert!(matches!(done, Reply::Int(_)), "{done:?}");
+        assert_eq!(
+            mc.cmd(&["GET", "paused-writes"]),
+            Reply::Bulk(done.int().to_string().into())
+        );
+        assert_ne!(before, Reply::Bulk(done.int().to_string().into()));
+        assert_eq!(
+            info(&mut mc, "replication", "master_failover_state"),
+            "no-failover"
+        );
+    }
+    let log = master.log();
+    assert!(
+        log.contains("Replica never caught up before timeout"),
+        "{log}"
+    );
+    assert!(log.contains("Failover manually aborted"), "{log}");
+    signal("-CONT");
+    assert_eq!(role_name(&mut mc), "master");
 }

@@ -243,6 +243,7 @@ pub static DOCS: &[CommandDoc] = &[
     doc("sync", "1.0.0", "", "An internal command used in replication."),
     doc("replicaof", "5.0.0", "host port", "Configures a server as replica of another, or promotes it to a master."),
     doc("slaveof", "1.0.0", "host port", "Sets a Redis server as a replica of another, or promotes it to being a master."),
+    doc("failover", "6.2.0", "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]", "Starts a coordinated failover from a server to one of its replicas."),
     doc("wait", "3.0.0", "numreplicas timeout", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed."),
     doc("save", "1.0.0", "", "Synchronously saves the database(s) to disk."),
     doc("bgsave", "1.0.0", "[SCHEDULE]", "Asynchronously saves the database(s) to disk."),

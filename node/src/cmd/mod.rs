@@ -509,6 +509,17 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     if !ctx.client.is_master {
+        if writes_something(ctx, spec) {
+            if let Some(waker) = crate::replication::failover::pause_writer(ctx.server) {
+                // FAILOVER fixes the dataset: the write runs when it ends.
+                ctx.block = Some(BlockRequest {
+                    keys: Vec::new(),
+                    timeout: None,
+                    waker,
+                });
+                return;
+            }
+        }
         if let Some(err) = replication_refusal(ctx, spec) {
             return reject(ctx, err);
         }
@@ -516,6 +527,23 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.server.feed_monitors(ctx.client, args, spec);
     ctx.client.last_cmd = Some(spec.name);
     run_command(ctx, spec, args, false);
+}
+
+/// Whether running `spec` now may change the dataset: a write command, or EXEC of a
+/// transaction that queued one.
+fn writes_something(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    if spec.is_write() {
+        return true;
+    }
+    spec.name == "exec"
+        && ctx.client.multi.as_ref().is_some_and(|queue| {
+            queue.iter().any(|args| {
+                ctx.server
+                    .commands
+                    .lookup(&args[0])
+                    .is_some_and(|s| s.is_write())
+            })
+        })
 }
 
 /// Why replication state forbids a client command: a write on a read-only replica, any

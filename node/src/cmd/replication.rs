@@ -1,5 +1,5 @@
 //! Replication commands: REPLCONF, PSYNC, SYNC (a replica's side of the handshake, served
-//! here), REPLICAOF/SLAVEOF, ROLE and WAIT.
+//! here), REPLICAOF/SLAVEOF, ROLE, WAIT and FAILOVER.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,8 +10,8 @@ use tokio::sync::Notify;
 use super::args::{self, is};
 use super::flags::*;
 use super::{spec, BlockRequest, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::replication::master;
 use crate::replication::LinkState;
+use crate::replication::{failover, master};
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -63,6 +63,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         role,
     ),
     spec("wait", 3, NOSCRIPT, (0, 0, 0), "generic", wait),
+    spec(
+        "failover",
+        -1,
+        ADMIN | NOSCRIPT | STALE,
+        (0, 0, 0),
+        "server",
+        failover,
+    ),
 ];
 
 fn replconf(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -113,6 +121,9 @@ fn start_sync(ctx: &mut Ctx, requested: Option<(&str, i64)>) -> CmdResult {
             "ERR Command not allowed inside a transaction",
         ));
     }
+    if ctx.server.repl.failover_active() {
+        return Err(CmdError::msg("NOMASTERLINK Can't SYNC while failing over"));
+    }
     let (line, handoff) = master::psync(
         ctx.server,
         ctx.state,
@@ -131,7 +142,50 @@ fn start_sync(ctx: &mut Ctx, requested: Option<(&str, i64)>) -> CmdResult {
 fn psync(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let id = String::from_utf8_lossy(&a[1]).into_owned();
     let offset = args::int(&a[2])?;
+    if a.len() > 3 && is(&a[3], "failover") && !ctx.client.is_master {
+        // Our master hands its role over (its FAILOVER): take it, then serve its PSYNC.
+        let requester = format!("id={} addr={}", ctx.client.id, ctx.client.info.addr);
+        failover::take_over(ctx.server, ctx.state, &id, &requester).map_err(CmdError::msg)?;
+    }
     start_sync(ctx, Some((&id, offset)))
+}
+
+/// FAILOVER [TO host port [FORCE]] [TIMEOUT ms] | FAILOVER ABORT.
+fn failover(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    if a.len() == 2 && is(&a[1], "abort") {
+        if ctx.server.repl.state().failover.is_none() {
+            return Err(CmdError::msg("ERR No failover in progress."));
+        }
+        failover::abort(ctx.server, ctx.state, "Failover manually aborted");
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut req = failover::Request::default();
+    let mut i = 1;
+    while i < a.len() {
+        if is(&a[i], "timeout") && i + 1 < a.len() && req.timeout.is_none() {
+            let ms = args::int(&a[i + 1])?;
+            if ms <= 0 {
+                return Err(CmdError::msg("ERR FAILOVER timeout must be greater than 0"));
+            }
+            req.timeout = Some(Duration::from_millis(ms as u64));
+            i += 2;
+        } else if is(&a[i], "to") && i + 2 < a.len() && req.target.is_none() {
+            let port = args::int(&a[i + 2])?;
+            let host = String::from_utf8_lossy(&a[i + 1]).into_owned();
+            // A port no replica can have simply matches none.
+            req.target = Some((host, u16::try_from(port).unwrap_or(0)));
+            i += 3;
+        } else if is(&a[i], "force") && !req.force {
+            req.force = true;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    failover::begin(ctx.server, req).map_err(CmdError::msg)?;
+    ctx.out.ok();
+    Ok(())
 }
 
 fn sync(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
@@ -145,9 +199,18 @@ fn server_arc(ctx: &Ctx) -> Option<Arc<crate::server::Server>> {
 
 fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let server = server_arc(ctx).ok_or_else(|| CmdError::msg("ERR server is shutting down"))?;
+    if ctx.server.repl.failover_active() {
+        return Err(CmdError::msg(
+            "ERR REPLICAOF not allowed while failing over.",
+        ));
+    }
     if is(&a[1], "no") && is(&a[2], "one") {
         if ctx.server.repl.is_replica() {
-            crate::replication::replica::promote(ctx.server, ctx.state);
+            let why = format!(
+                "user request from 'id={} addr={}'",
+                ctx.client.id, ctx.client.info.addr
+            );
+            crate::replication::replica::promote(ctx.server, ctx.state, &why);
         }
         ctx.out.ok();
         return Ok(());

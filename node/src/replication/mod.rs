@@ -4,12 +4,14 @@
 //!   backlog; [`state`]: what this node knows (role, ids, replicas, its master).
 //! - [`master`]: the PSYNC decision, the RDB transfer and streaming to a replica.
 //! - [`replica`]: the link to a master: handshake, full sync, applying the stream.
+//! - [`failover`]: FAILOVER, handing the master role to a caught-up replica.
 //!
 //! The master feeds every propagated command, encoded once as RESP, into the log; its
 //! retained tail is the backlog that serves partial resyncs, and replica links read from
 //! it at their own offsets. A replica feeds the bytes it applied from its master into its
 //! own log, so replicas chained below it see the same stream, ids and offsets.
 
+pub mod failover;
 mod ids;
 mod log;
 pub mod master;

@@ -58,8 +58,8 @@ pub fn start(server: &Arc<Server>, engine: &mut EngineState, host: String, port:
 
 /// REPLICAOF NO ONE: stops the link and promotes this node, keeping its data and moving
 /// its replication id to replid2 so the other replicas can continue from it. Called with
-/// the engine lock held.
-pub fn promote(server: &Server, engine: &mut EngineState) {
+/// the engine lock held. `why` ends the log line ("user request from ...").
+pub fn promote(server: &Server, engine: &mut EngineState, why: &str) {
     let mut st = server.repl.state();
     let Some(old) = st.master.take() else {
         return;
@@ -78,7 +78,7 @@ pub fn promote(server: &Server, engine: &mut EngineState) {
     engine.set_delete_expired(true);
     // Sub-replicas reconnect and continue with the old id (now replid2).
     st.disconnect_replicas();
-    notice!("MASTER MODE enabled (user request from 'id=0 addr=local')");
+    notice!("MASTER MODE enabled ({why})");
 }
 
 async fn run(server: Arc<Server>, generation: u64, stop: Arc<Notify>) {
@@ -299,9 +299,27 @@ async fn link_once(
     if cached_id != "?" {
         notice!("Trying a partial resynchronization (request {cached_id}:{cached_next}).");
     }
-    link.send(&[b"PSYNC", cached_id.as_bytes(), cached_next.as_bytes()])
-        .await?;
+    let handing_over = super::failover::handing_over(server);
+    let mut psync: Vec<&[u8]> = vec![b"PSYNC", cached_id.as_bytes(), cached_next.as_bytes()];
+    if handing_over {
+        // This node was the master: the target takes over if it still follows our id.
+        psync.push(b"FAILOVER");
+    }
+    link.send(&psync).await?;
     let reply = link.line().await?;
+    if handing_over {
+        if reply.starts_with("+FULLRESYNC") || reply.starts_with("+CONTINUE") {
+            super::failover::completed(server);
+        } else {
+            let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+            super::failover::abort(
+                server,
+                &mut engine,
+                "Failover target rejected psync request",
+            );
+            return Err(format!("Failover target refused PSYNC FAILOVER: {reply}"));
+        }
+    }
     if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
         let mut parts = rest.split_whitespace();
         let id = parts.next().and_then(ReplId::parse);

@@ -142,6 +142,11 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// Bumped whenever the master changes, so a stale link task knows to stop.
     pub generation: u64,
+    /// A FAILOVER under way on this master.
+    pub failover: Option<super::failover::Failover>,
+    /// Writers waiting for the failover to end (each woken once, so a wake-up that comes
+    /// before its writer waits is kept).
+    pub paused_writers: Vec<Arc<Notify>>,
 }
 
 impl ReplState {
@@ -196,6 +201,8 @@ pub struct Replication {
     replica: AtomicBool,
     /// `min-replicas-to-write`, read on every write.
     min_replicas: AtomicU64,
+    /// Mirrors `state.failover.is_some()`: writes wait while it is set.
+    failover_active: AtomicBool,
 }
 
 impl Replication {
@@ -213,10 +220,21 @@ impl Replication {
                 sync_partial_ok: 0,
                 sync_partial_err: 0,
                 generation: 0,
+                failover: None,
+                paused_writers: Vec::new(),
             }),
             replica: AtomicBool::new(false),
             min_replicas: AtomicU64::new(0),
+            failover_active: AtomicBool::new(false),
         }
+    }
+
+    pub fn failover_active(&self) -> bool {
+        self.failover_active.load(Ordering::Acquire)
+    }
+
+    pub fn set_failover_active(&self, active: bool) {
+        self.failover_active.store(active, Ordering::Release);
     }
 
     /// Sets the master (None: this node is a master); call with the state lock held.
@@ -355,7 +373,11 @@ impl Replication {
                 ),
             );
         }
-        line(out, "master_failover_state", "no-failover");
+        line(
+            out,
+            "master_failover_state",
+            super::failover::state_name(st.failover.as_ref()),
+        );
         line(out, "master_replid", &st.replid);
         line(out, "master_replid2", &st.replid2);
         line(out, "master_repl_offset", log.end());
