@@ -397,6 +397,8 @@ impl Server {
         if let Some(aof) = self.aof() {
             aof.fsync_if_due();
         }
+        let backlog_ttl = self.config().get_u64("repl-backlog-ttl");
+        crate::replication::master::expire_idle_backlog(self, backlog_ttl);
         let (points, ping_period) = {
             let c = self.config();
             (

@@ -663,3 +663,62 @@ fn failover_pauses_writes_until_it_times_out_or_is_aborted() {
     signal("-CONT");
     assert_eq!(role_name(&mut mc), "master");
 }
+
+/// Replicas that ask for a full sync together share one diskless transfer: one snapshot,
+/// serialised once; repl-diskless-sync-max-replicas starts it as soon as that many wait
+/// (long before the 60 s delay).
+#[test]
+fn replicas_arriving_together_share_one_diskless_transfer() {
+    let master = Node::tandem(&[
+        "--repl-diskless-sync-delay",
+        "60",
+        "--repl-diskless-sync-max-replicas",
+        "2",
+    ]);
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    let Some(redis_replica) = replica_of_kind(NodeKind::Redis, master.port) else {
+        return;
+    };
+    let tandem_replica = replica_of(master.port, &[]);
+    let (mut rc, mut tc) = (redis_replica.client(), tandem_replica.client());
+    wait_same(&mut mc, &mut rc, SYNC);
+    wait_same(&mut mc, &mut tc, SYNC);
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "2");
+    let log = master.log();
+    let transfers: Vec<_> = log
+        .lines()
+        .filter(|l| l.contains("Starting BGSAVE for SYNC with target: replicas sockets"))
+        .collect();
+    assert_eq!(transfers.len(), 1, "{log}");
+    assert!(transfers[0].contains("(2 replicas"), "{log}");
+    fill_every_type(&mut mc, "b");
+    wait_same(&mut mc, &mut rc, SYNC);
+    wait_same(&mut mc, &mut tc, SYNC);
+}
+
+/// repl-backlog-ttl: a master left without replicas for that long frees its backlog and
+/// starts a new history, so a returning replica gets a full sync.
+#[test]
+fn backlog_is_freed_after_repl_backlog_ttl_without_replicas() {
+    let master = Node::tandem(&["--repl-diskless-sync-delay", "0", "--repl-backlog-ttl", "1"]);
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    let mut replica = replica_of(master.port, &[]);
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    let id = info(&mut mc, "replication", "master_replid");
+    assert_eq!(info(&mut mc, "replication", "repl_backlog_active"), "1");
+    replica.kill();
+    eventually("the backlog to be freed", || {
+        info(&mut mc, "replication", "repl_backlog_active") == "0"
+    });
+    assert_ne!(info(&mut mc, "replication", "master_replid"), id);
+    assert!(master
+        .log()
+        .contains("Replication backlog freed after 1 seconds without connected replicas."));
+    replica.restart();
+    let mut rc = replica.client();
+    wait_same(&mut mc, &mut rc, SYNC);
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "2");
+}

@@ -2,13 +2,13 @@
 //! snapshot and the stream offset agree), the RDB transfer (disk or diskless), and the
 //! stream from the backlog, with the replica's ACKs read on the same socket.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::diskless;
 use super::state::{ReplicaInfo, ReplicaState};
 use super::{ReplId, ReplOffset};
 use crate::clients::ClientInfo;
@@ -29,9 +29,16 @@ pub struct ReplicaConf {
 /// How a replica's stream starts.
 #[derive(Debug)]
 pub enum SyncStart {
-    /// Send this snapshot, then the stream from `offset + 1`.
+    /// Write this snapshot to `dbfilename`, send the file, then the stream from
+    /// `offset + 1`.
     Full {
         snapshot: Box<Snapshot>,
+        offset: ReplOffset,
+    },
+    /// Relay the pieces of a shared diskless transfer (a snapshot at `offset`), then the
+    /// stream from `offset + 1`.
+    Diskless {
+        pieces: diskless::Pieces,
         offset: ReplOffset,
     },
     /// Send the stream from `from` (already in the backlog).
@@ -129,19 +136,55 @@ pub fn psync(
             notice!("Replica {label} asks for synchronization");
             notice!("Full resync requested by replica {label}");
             log.forget_selected_db();
-            let offset = log.end();
+            let (diskless, delay, max_replicas, key_delay) = {
+                let c = server.config();
+                (
+                    c.get_bool("repl-diskless-sync") && conf.capa_eof,
+                    Duration::from_secs(c.get_u64("repl-diskless-sync-delay")),
+                    c.get_u64("repl-diskless-sync-max-replicas") as usize,
+                    c.get_int("rdb-key-save-delay"),
+                )
+            };
+            // A diskless transfer still waiting for replicas is joined: same snapshot,
+            // same offset, if the backlog still holds the stream after it.
+            let joined = st
+                .diskless_pending
+                .as_ref()
+                .filter(|t| diskless && log.can_continue_from(ReplOffset(t.offset.0 + 1)))
+                .and_then(|t| Some((t.offset, t.join(client.id, max_replicas)?)));
+            let start = match joined {
+                Some((offset, pieces)) => SyncStart::Diskless { pieces, offset },
+                None => {
+                    let offset = log.end();
+                    let snapshot = Snapshot::take(engine, Some((st.replid.clone(), offset)))
+                        .with_key_save_delay(key_delay);
+                    if diskless {
+                        let me = server.self_arc().ok_or("ERR server is shutting down")?;
+                        let (transfer, pieces) = diskless::Transfer::open(
+                            me,
+                            snapshot,
+                            offset,
+                            client.id,
+                            delay,
+                            max_replicas,
+                        );
+                        st.diskless_pending = Some(transfer);
+                        SyncStart::Diskless { pieces, offset }
+                    } else {
+                        SyncStart::Full {
+                            snapshot: Box::new(snapshot),
+                            offset,
+                        }
+                    }
+                }
+            };
+            let offset = match &start {
+                SyncStart::Full { offset, .. } | SyncStart::Diskless { offset, .. } => *offset,
+                SyncStart::Partial { from } => *from,
+            };
             log.pin(client.id, ReplOffset(offset.0 + 1));
-            let snapshot = Snapshot::take(engine, Some((st.replid.clone(), offset)))
-                .with_key_save_delay(server.config().get_int("rdb-key-save-delay"));
             let line = format!("+FULLRESYNC {} {}\r\n", st.replid, offset);
-            (
-                line,
-                SyncStart::Full {
-                    snapshot: Box::new(snapshot),
-                    offset,
-                },
-                ReplicaState::WaitBgsave,
-            )
+            (line, start, ReplicaState::WaitBgsave)
         }
     };
     st.replicas.insert(
@@ -164,32 +207,6 @@ pub fn psync(
             pre_psync: requested.is_none(),
         },
     ))
-}
-
-/// A `Write` that hands 64 KiB chunks to the async side (the diskless transfer).
-struct ChunkSender {
-    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
-    buf: Vec<u8>,
-}
-
-impl Write for ChunkSender {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= 64 * 1024 {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::take(&mut self.buf);
-        self.tx
-            .blocking_send(chunk)
-            .map_err(|_| std::io::Error::other("replica went away"))
-    }
 }
 
 fn set_state(server: &Server, id: u64, state: ReplicaState) {
@@ -221,10 +238,13 @@ pub async fn serve_replica<S>(
     let result = async {
         let (next, wait_first_ack) = match handoff.start {
             SyncStart::Full { snapshot, offset } => {
-                let eof =
-                    send_snapshot(&server, &mut wr, *snapshot, &handoff.conf, info.id, &label)
-                        .await?;
-                (ReplOffset(offset.0 + 1), eof)
+                send_rdb_file(&server, &mut wr, *snapshot, info.id, &label).await?;
+                (ReplOffset(offset.0 + 1), false)
+            }
+            SyncStart::Diskless { pieces, offset } => {
+                send_diskless(&server, &mut wr, pieces, info.id, &label).await?;
+                // The replica is online once it ACKs after loading.
+                (ReplOffset(offset.0 + 1), true)
             }
             SyncStart::Partial { from } => (from, false),
         };
@@ -253,62 +273,61 @@ pub async fn serve_replica<S>(
     server.repl.feed.update(|log| log.unpin(info.id));
 }
 
-/// Sends the RDB: diskless (`$EOF:<mark>` framing) when enabled and the replica can read
-/// it, else written to `dbfilename` first and sent as `$<len>`. Returns whether the EOF
-/// framing was used (the stream then waits for the replica's first ACK).
-async fn send_snapshot<W: AsyncWrite + Unpin>(
+/// Relays a shared diskless transfer to one replica: newline keepalives until it starts
+/// (as Redis sends while the replica waits for the BGSAVE), then `$EOF:<mark>`, the
+/// pieces, and the mark.
+async fn send_diskless<W: AsyncWrite + Unpin>(
+    server: &Arc<Server>,
+    wr: &mut W,
+    mut pieces: diskless::Pieces,
+    id: u64,
+    label: &str,
+) -> std::io::Result<()> {
+    let mut first = loop {
+        tokio::select! {
+            piece = pieces.recv() => break piece,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => wr.write_all(b"\n").await?,
+        }
+    };
+    set_state(server, id, ReplicaState::SendBulk);
+    let start = Instant::now();
+    let mark = crate::server::random_hex40();
+    wr.write_all(format!("$EOF:{mark}\r\n").as_bytes()).await?;
+    let mut sent = 0u64;
+    loop {
+        let piece = match first.take() {
+            Some(piece) => Some(piece),
+            None => pieces.recv().await,
+        };
+        match piece {
+            Some(diskless::Piece::Data(data)) => {
+                wr.write_all(&data).await?;
+                sent += data.len() as u64;
+            }
+            Some(diskless::Piece::Done(Ok(()))) => break,
+            Some(diskless::Piece::Done(Err(e))) => return Err(std::io::Error::other(e)),
+            None => return Err(std::io::Error::other("the RDB transfer ended early")),
+        }
+    }
+    wr.write_all(mark.as_bytes()).await?;
+    wr.flush().await?;
+    notice!(
+        "Diskless transfer to replica {label}: {sent} bytes in {} ms",
+        start.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// Sends the RDB the disk way: written to `dbfilename`, then sent as `$<len>`.
+async fn send_rdb_file<W: AsyncWrite + Unpin>(
     server: &Arc<Server>,
     wr: &mut W,
     snapshot: Snapshot,
-    conf: &ReplicaConf,
     id: u64,
     label: &str,
-) -> std::io::Result<bool> {
-    let (diskless, delay) = {
-        let c = server.config();
-        (
-            c.get_bool("repl-diskless-sync") && conf.capa_eof,
-            c.get_u64("repl-diskless-sync-delay"),
-        )
-    };
+) -> std::io::Result<()> {
     let start = Instant::now();
-    if diskless && delay > 0 {
-        // Keepalive newlines while waiting, as Redis sends.
-        for _ in 0..delay {
-            wr.write_all(b"\n").await?;
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
     let keys = snapshot.keys();
-    if diskless {
-        set_state(server, id, ReplicaState::SendBulk);
-        notice!("Starting BGSAVE for SYNC with target: replicas sockets ({keys} keys)");
-        let mark = crate::server::random_hex40();
-        wr.write_all(format!("$EOF:{mark}\r\n").as_bytes()).await?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-        let writer = std::thread::spawn(move || {
-            let out = ChunkSender {
-                tx,
-                buf: Vec::with_capacity(128 * 1024),
-            };
-            snapshot.write_to(out).map(|_| ())
-        });
-        let mut sent = 0u64;
-        while let Some(chunk) = rx.recv().await {
-            wr.write_all(&chunk).await?;
-            sent += chunk.len() as u64;
-        }
-        writer
-            .join()
-            .map_err(|_| std::io::Error::other("snapshot writer panicked"))??;
-        wr.write_all(mark.as_bytes()).await?;
-        wr.flush().await?;
-        notice!(
-            "Diskless transfer to replica {label}: {sent} bytes in {} ms",
-            start.elapsed().as_millis()
-        );
-        return Ok(true);
-    }
     set_state(server, id, ReplicaState::SendBulk);
     notice!("Starting BGSAVE for SYNC with target: disk ({keys} keys)");
     let path = crate::persistence::rdb_path(&server.config());
@@ -331,7 +350,7 @@ async fn send_snapshot<W: AsyncWrite + Unpin>(
         "Synchronization with replica {label}: sent {len} bytes of RDB in {} ms",
         start.elapsed().as_millis()
     );
-    Ok(false)
+    Ok(())
 }
 
 /// Applies what the replica sent: `REPLCONF ACK <offset>` (and empty keepalive lines).
@@ -451,4 +470,36 @@ where
             _ = info.kill.notified() => return Err(std::io::Error::other("killed")),
         }
     }
+}
+
+/// `repl-backlog-ttl`: a master that has had no replica for that many seconds frees its
+/// backlog and starts a new history (a new replication id), as Redis does; 0 keeps it.
+/// Called every second.
+pub fn expire_idle_backlog(server: &Server, ttl_secs: u64) {
+    {
+        let mut st = server.repl.state();
+        if st.master.is_some() || !st.replicas.is_empty() {
+            st.no_replicas_since = None;
+            return;
+        }
+        let since = *st.no_replicas_since.get_or_insert_with(Instant::now);
+        if ttl_secs == 0 || since.elapsed().as_secs() < ttl_secs || !server.repl.feed.log().active {
+            return;
+        }
+    }
+    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+    let mut st = server.repl.state();
+    if st.master.is_some() || !st.replicas.is_empty() {
+        return;
+    }
+    server.repl.feed.update(|log| {
+        let end = log.end();
+        log.reset(end);
+        log.active = false;
+    });
+    engine.repl_feed = None;
+    st.replid = ReplId::random();
+    st.replid2 = ReplId::zero();
+    st.second_offset = None;
+    notice!("Replication backlog freed after {ttl_secs} seconds without connected replicas.");
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`ids`]: replication ids and offsets; [`log`]: the RESP command stream and its
 //!   backlog; [`state`]: what this node knows (role, ids, replicas, its master).
-//! - [`master`]: the PSYNC decision, the RDB transfer and streaming to a replica.
+//! - [`master`]: the PSYNC decision, the RDB transfer and streaming to a replica;
+//!   [`diskless`]: one snapshot serialised once for the replicas that sync together.
 //! - [`replica`]: the link to a master: handshake, full sync, applying the stream.
 //! - [`failover`]: FAILOVER, handing the master role to a caught-up replica.
 //!
@@ -11,6 +12,7 @@
 //! it at their own offsets. A replica feeds the bytes it applied from its master into its
 //! own log, so replicas chained below it see the same stream, ids and offsets.
 
+mod diskless;
 pub mod failover;
 mod ids;
 mod log;

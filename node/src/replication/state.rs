@@ -144,6 +144,10 @@ pub struct ReplState {
     pub generation: u64,
     /// A FAILOVER under way on this master.
     pub failover: Option<super::failover::Failover>,
+    /// The diskless full sync that replicas arriving now can still join.
+    pub diskless_pending: Option<super::diskless::Transfer>,
+    /// Since when this master has had no replica (for `repl-backlog-ttl`).
+    pub no_replicas_since: Option<Instant>,
     /// Writers waiting for the failover to end (each woken once, so a wake-up that comes
     /// before its writer waits is kept).
     pub paused_writers: Vec<Arc<Notify>>,
@@ -221,6 +225,8 @@ impl Replication {
                 sync_partial_err: 0,
                 generation: 0,
                 failover: None,
+                diskless_pending: None,
+                no_replicas_since: None,
                 paused_writers: Vec::new(),
             }),
             replica: AtomicBool::new(false),
