@@ -138,14 +138,23 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
         })
 }
 
-/// Lowers the calling thread's scheduling priority (nice 10; Linux applies it to this
-/// thread only), so that on a busy machine a background save or AOF rewrite takes the CPU
-/// time the threads serving clients leave, instead of preempting them for whole
-/// scheduler slices.
+/// Puts the calling thread (a background save or AOF rewrite) under SCHED_IDLE: it runs
+/// on the CPU time the threads serving clients leave, and a client thread that wakes up
+/// takes the CPU from it at once. (A nice value alone leaves a woken thread waiting up to
+/// a scheduler slice, milliseconds of client latency on a busy machine.) It still
+/// progresses under load: any idle CPU runs it, and the policy keeps a minimal share.
 pub(crate) fn yield_cpu_to_clients() {
-    let this_thread = rustix::thread::gettid();
-    if let Err(e) = rustix::process::setpriority_process(Some(this_thread), 10) {
-        verbose!("Could not lower the priority of a background thread: {e}");
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        idle,
+    ) {
+        verbose!("Could not lower the priority of a background thread: {e:?}");
     }
 }
 
