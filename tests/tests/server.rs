@@ -351,3 +351,77 @@ fn slow_subscriber_is_disconnected_at_the_pubsub_output_limit() {
     );
     assert_reply(&mut publisher, &["PING"], "+PONG\r\n");
 }
+
+/// A local address other than loopback (the source address of the default route), if the
+/// machine has one: protected mode concerns only clients from such addresses.
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // Connecting a UDP socket sends nothing; it only picks the route and source address.
+    probe.connect("192.0.2.1:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// Connects to `ip:port` (so the client's address is `ip` too), sends `request` and
+/// returns the first reply line and whether the server then closed the connection.
+fn first_reply_from(ip: std::net::IpAddr, port: u16, request: &[u8]) -> (String, bool) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect((ip, port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = Vec::new();
+    let mut byte = [0u8; 1];
+    while !reply.ends_with(b"\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => reply.push(byte[0]),
+            _ => break,
+        }
+    }
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    // A server that closes without reading the request resets the connection.
+    let closed = match stream.read(&mut byte) {
+        Ok(n) => n == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    (String::from_utf8_lossy(&reply).into_owned(), closed)
+}
+
+#[test]
+fn protected_mode_refuses_other_hosts_until_a_password_is_set_as_redis_does() {
+    let Some(ip) = non_loopback_address() else {
+        eprintln!("skipped: this machine has no address other than loopback");
+        return;
+    };
+    let bind = format!("127.0.0.1 {ip}");
+    let Some(mut d) = Differential::start(&["--bind", &bind]) else {
+        return;
+    };
+    let ping = b"PING\r\n";
+    let (denied, closed) = first_reply_from(ip, d.tandem.port, ping);
+    assert!(
+        denied.starts_with("-DENIED Redis is running in protected mode"),
+        "{denied}"
+    );
+    assert!(closed, "a refused client must be disconnected");
+    assert_eq!(first_reply_from(ip, d.redis.port, ping).0, denied);
+    // Loopback clients are not affected.
+    d.check(&["PING"]);
+    // With a password, other hosts may connect (and must authenticate).
+    d.check(&["CONFIG", "SET", "requirepass", "pw"]);
+    let (noauth, closed) = first_reply_from(ip, d.tandem.port, ping);
+    assert_eq!(noauth, "-NOAUTH Authentication required.\r\n");
+    assert!(!closed);
+    assert_eq!(first_reply_from(ip, d.redis.port, ping).0, noauth);
+    // Or with protected mode off.
+    d.check(&["AUTH", "pw"]);
+    d.check(&["CONFIG", "SET", "requirepass", ""]);
+    d.check(&["CONFIG", "SET", "protected-mode", "no"]);
+    let (pong, closed) = first_reply_from(ip, d.tandem.port, ping);
+    assert_eq!(pong, "+PONG\r\n");
+    assert!(!closed);
+    assert_eq!(first_reply_from(ip, d.redis.port, ping).0, pong);
+}
