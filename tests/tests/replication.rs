@@ -70,13 +70,59 @@ fn start(kind: NodeKind, args: &[String]) -> Option<Node> {
     Node::start(kind, &refs)
 }
 
+/// The nodes of one test: all on plain TCP, or all on mutual TLS with certificates of one
+/// CA and `tls-replication yes`, so that every replication link of the test is of that kind.
+struct Net {
+    certs: Option<tempfile::TempDir>,
+}
+
+/// A node of a [`Net`] and the port its replicas connect to (its TLS port over TLS).
+struct Member {
+    node: Node,
+    link_port: u16,
+}
+
+impl Net {
+    fn new(tls: bool) -> Net {
+        let certs = tls.then(|| {
+            let dir = tempfile::tempdir().unwrap();
+            make_certs(dir.path(), &[("redis", Profile::Node, Validity::days(30))]);
+            dir
+        });
+        Net { certs }
+    }
+
+    /// Starts a node of `kind` with `extra`, a replica of `master` (a link port) when
+    /// given. None when `kind` is not installed.
+    fn start(&self, kind: NodeKind, extra: &[&str], master: Option<u16>) -> Option<Member> {
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let tls = self.certs.as_ref().map(|c| tls_args(c.path()));
+        if let Some(tls) = &tls {
+            args.extend(tls.args.iter().cloned());
+        }
+        if let Some(port) = master {
+            args.push("--replicaof".into());
+            match kind {
+                NodeKind::Tandem => args.push(format!("127.0.0.1 {port}")),
+                // redis-server takes `--replicaof host port` as two words.
+                NodeKind::Redis => args.extend(["127.0.0.1".to_string(), port.to_string()]),
+            }
+        }
+        let node = start(kind, &args)?;
+        let link_port = tls.map_or(node.port, |t| t.port);
+        Some(Member { node, link_port })
+    }
+
+    /// A tandem node with `extra`, a replica of `master` when given.
+    fn tandem(&self, extra: &[&str], master: Option<u16>) -> Member {
+        self.start(NodeKind::Tandem, extra, master)
+            .expect("tandem is always available")
+    }
+}
+
 /// Starts a master of `master_kind` and a replica of `replica_kind`, over TLS when
-/// `tls`; returns them with the master's replication port.
-fn pair(
-    master_kind: NodeKind,
-    replica_kind: NodeKind,
-    tls: bool,
-) -> Option<(Node, Node, tempfile::TempDir)> {
+/// `tls`; returns them with the [`Net`] that keeps their certificates.
+fn pair(master_kind: NodeKind, replica_kind: NodeKind, tls: bool) -> Option<(Node, Node, Net)> {
     pair_with(master_kind, replica_kind, tls, &[])
 }
 
@@ -86,33 +132,17 @@ fn pair_with(
     replica_kind: NodeKind,
     tls: bool,
     master_extra: &[&str],
-) -> Option<(Node, Node, tempfile::TempDir)> {
-    let certs = tempfile::tempdir().unwrap();
-    make_certs(
-        certs.path(),
-        &[("redis", Profile::Node, Validity::days(30))],
-    );
-    let mut margs: Vec<String> = ["--repl-diskless-sync-delay", "0", "--requirepass", "pw"]
-        .map(String::from)
-        .to_vec();
-    let mut rargs: Vec<String> = ["--masterauth", "pw"].map(String::from).to_vec();
-    let mtls = tls_args(certs.path());
-    let rtls = tls_args(certs.path());
-    if tls {
-        margs.extend(mtls.args.iter().cloned());
-        rargs.extend(rtls.args.iter().cloned());
-    }
-    margs.extend(master_extra.iter().map(|s| s.to_string()));
-    let master = start(master_kind, &margs)?;
-    let port = if tls { mtls.port } else { master.port };
-    rargs.extend(["--replicaof".to_string(), format!("127.0.0.1 {port}")]);
-    // redis-server takes `--replicaof host port` as two words.
-    if replica_kind == NodeKind::Redis {
-        rargs.pop();
-        rargs.extend(["127.0.0.1".to_string(), port.to_string()]);
-    }
-    let replica = start(replica_kind, &rargs)?;
-    Some((master, replica, certs))
+) -> Option<(Node, Node, Net)> {
+    let net = Net::new(tls);
+    let mut margs = vec!["--repl-diskless-sync-delay", "0", "--requirepass", "pw"];
+    margs.extend_from_slice(master_extra);
+    let master = net.start(master_kind, &margs, None)?;
+    let replica = net.start(
+        replica_kind,
+        &["--masterauth", "pw"],
+        Some(master.link_port),
+    )?;
+    Some((master.node, replica.node, net))
 }
 
 /// Full sync of every type, then the live stream, then a partial resync after the link
@@ -192,20 +222,21 @@ fn tandem_master_redis_replica_tls() {
     full_stream_partial(NodeKind::Tandem, NodeKind::Redis, true);
 }
 
+/// A plain tandem replica of `port`.
 fn replica_of(port: u16, extra: &[&str]) -> Node {
-    let mut args = vec!["--replicaof".to_string(), format!("127.0.0.1 {port}")];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    start(NodeKind::Tandem, &args).unwrap()
+    Net::new(false).tandem(extra, Some(port)).node
 }
 
-#[test]
-fn chained_replicas_share_the_masters_history_and_a_restarted_replica_continues() {
-    let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
-    let mut mc = master.client();
+/// A master, a replica of it and a replica of that replica; the last one is restarted and
+/// continues with a partial resync.
+fn chained_replicas(tls: bool) {
+    let net = Net::new(tls);
+    let master = net.tandem(&["--repl-diskless-sync-delay", "0"], None);
+    let mut mc = master.node.client();
     fill_every_type(&mut mc, "a");
-    let r1 = replica_of(master.port, &["--repl-diskless-sync-delay", "0"]);
-    let mut r2 = replica_of(r1.port, &["--save", "3600 1"]);
-    let (mut c1, mut c2) = (r1.client(), r2.client());
+    let r1 = net.tandem(&["--repl-diskless-sync-delay", "0"], Some(master.link_port));
+    let mut r2 = net.tandem(&["--save", "3600 1"], Some(r1.link_port)).node;
+    let (mut c1, mut c2) = (r1.node.client(), r2.client());
     wait_same(&mut mc, &mut c2, SYNC);
     fill_every_type(&mut mc, "b");
     wait_same(&mut mc, &mut c2, SYNC);
@@ -223,7 +254,7 @@ fn chained_replicas_share_the_masters_history_and_a_restarted_replica_continues(
     assert!(r2.terminate(Duration::from_secs(20)).unwrap().success());
     fill_every_type(&mut mc, "c");
     let dir = r2.dir.path().to_str().unwrap().to_string();
-    let r2b = replica_of(r1.port, &["--dir", &dir]);
+    let r2b = net.tandem(&["--dir", &dir], Some(r1.link_port)).node;
     let mut c2b = r2b.client();
     wait_same(&mut mc, &mut c2b, SYNC);
     let log = r2b.log();
@@ -234,18 +265,33 @@ fn chained_replicas_share_the_masters_history_and_a_restarted_replica_continues(
 }
 
 #[test]
-fn backlog_overrun_forces_a_full_sync_that_converges() {
-    let master = Node::tandem(&[
-        "--repl-diskless-sync-delay",
-        "0",
-        "--repl-backlog-size",
-        "16kb",
-        "--client-output-buffer-limit",
-        "replica 64kb 0 0",
-    ]);
-    let mut mc = master.client();
+fn chained_replicas_share_the_masters_history_and_a_restarted_replica_continues_plain() {
+    chained_replicas(false);
+}
+
+#[test]
+fn chained_replicas_share_the_masters_history_and_a_restarted_replica_continues_tls() {
+    chained_replicas(true);
+}
+
+/// A replica stopped (SIGSTOP) while megabytes are written: the master drops it at the
+/// output buffer limit, and once resumed it needs a full sync, which converges.
+fn backlog_overrun(tls: bool) {
+    let net = Net::new(tls);
+    let master = net.tandem(
+        &[
+            "--repl-diskless-sync-delay",
+            "0",
+            "--repl-backlog-size",
+            "16kb",
+            "--client-output-buffer-limit",
+            "replica 64kb 0 0",
+        ],
+        None,
+    );
+    let mut mc = master.node.client();
     fill_every_type(&mut mc, "a");
-    let replica = replica_of(master.port, &[]);
+    let replica = net.tandem(&[], Some(master.link_port)).node;
     let mut rc = replica.client();
     wait_same(&mut mc, &mut rc, SYNC);
     let pid = info(&mut rc, "server", "process_id");
@@ -265,7 +311,20 @@ fn backlog_overrun_forces_a_full_sync_that_converges() {
     signal("-CONT");
     wait_same(&mut mc, &mut rc, SYNC);
     assert_eq!(info(&mut mc, "stats", "sync_full"), "2");
-    assert!(master.log().contains("overcoming of output buffer limits"));
+    assert!(master
+        .node
+        .log()
+        .contains("overcoming of output buffer limits"));
+}
+
+#[test]
+fn backlog_overrun_forces_a_full_sync_that_converges_plain() {
+    backlog_overrun(false);
+}
+
+#[test]
+fn backlog_overrun_forces_a_full_sync_that_converges_tls() {
+    backlog_overrun(true);
 }
 
 #[test]
@@ -446,8 +505,13 @@ fn tandem_replica_killed_mid_full_sync_recovers_tls() {
 }
 
 #[test]
-fn redis_replica_killed_mid_full_sync_recovers() {
+fn redis_replica_killed_mid_full_sync_recovers_plain() {
     replica_killed_mid_full_sync(NodeKind::Redis, false);
+}
+
+#[test]
+fn redis_replica_killed_mid_full_sync_recovers_tls() {
+    replica_killed_mid_full_sync(NodeKind::Redis, true);
 }
 
 /// A master with appendonly yes killed with SIGKILL and restarted on its port and
@@ -492,8 +556,13 @@ fn master_restarted_with_aof_keeps_a_tandem_replica_tls() {
 }
 
 #[test]
-fn master_restarted_with_aof_keeps_a_redis_replica() {
+fn master_restarted_with_aof_keeps_a_redis_replica_plain() {
     master_restarted_with_aof_keeps_its_replicas(NodeKind::Redis, false);
+}
+
+#[test]
+fn master_restarted_with_aof_keeps_a_redis_replica_tls() {
+    master_restarted_with_aof_keeps_its_replicas(NodeKind::Redis, true);
 }
 
 /// A node of `kind` replicating from `master_port`.
@@ -667,25 +736,28 @@ fn failover_pauses_writes_until_it_times_out_or_is_aborted() {
 /// Replicas that ask for a full sync together share one diskless transfer: one snapshot,
 /// serialised once; repl-diskless-sync-max-replicas starts it as soon as that many wait
 /// (long before the 60 s delay).
-#[test]
-fn replicas_arriving_together_share_one_diskless_transfer() {
-    let master = Node::tandem(&[
-        "--repl-diskless-sync-delay",
-        "60",
-        "--repl-diskless-sync-max-replicas",
-        "2",
-    ]);
-    let mut mc = master.client();
+fn shared_diskless_transfer(tls: bool) {
+    let net = Net::new(tls);
+    let master = net.tandem(
+        &[
+            "--repl-diskless-sync-delay",
+            "60",
+            "--repl-diskless-sync-max-replicas",
+            "2",
+        ],
+        None,
+    );
+    let mut mc = master.node.client();
     fill_every_type(&mut mc, "a");
-    let Some(redis_replica) = replica_of_kind(NodeKind::Redis, master.port) else {
+    let Some(redis_replica) = net.start(NodeKind::Redis, &[], Some(master.link_port)) else {
         return;
     };
-    let tandem_replica = replica_of(master.port, &[]);
-    let (mut rc, mut tc) = (redis_replica.client(), tandem_replica.client());
+    let tandem_replica = net.tandem(&[], Some(master.link_port));
+    let (mut rc, mut tc) = (redis_replica.node.client(), tandem_replica.node.client());
     wait_same(&mut mc, &mut rc, SYNC);
     wait_same(&mut mc, &mut tc, SYNC);
     assert_eq!(info(&mut mc, "stats", "sync_full"), "2");
-    let log = master.log();
+    let log = master.node.log();
     let transfers: Vec<_> = log
         .lines()
         .filter(|l| l.contains("Starting BGSAVE for SYNC with target: replicas sockets"))
@@ -695,6 +767,16 @@ fn replicas_arriving_together_share_one_diskless_transfer() {
     fill_every_type(&mut mc, "b");
     wait_same(&mut mc, &mut rc, SYNC);
     wait_same(&mut mc, &mut tc, SYNC);
+}
+
+#[test]
+fn replicas_arriving_together_share_one_diskless_transfer_plain() {
+    shared_diskless_transfer(false);
+}
+
+#[test]
+fn replicas_arriving_together_share_one_diskless_transfer_tls() {
+    shared_diskless_transfer(true);
 }
 
 /// repl-backlog-ttl: a master left without replicas for that long frees its backlog and
