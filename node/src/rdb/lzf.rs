@@ -225,14 +225,14 @@ pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, BlobError> {
             if distance > out.len() {
                 return Err(BlobError::at(at, "LZF back reference before the start"));
             }
+            // An overlapping reference (distance < len) repeats the last `distance` bytes:
+            // copy the periodic run from `start` in doubling pieces, each one already written.
             let start = out.len() - distance;
-            if distance >= len {
-                out.extend_from_within(start..start + len);
-            } else {
-                for i in 0..len {
-                    let b = out[start + i];
-                    out.push(b);
-                }
+            let mut remaining = len;
+            while remaining > 0 {
+                let piece = remaining.min(out.len() - start);
+                out.extend_from_within(start..start + piece);
+                remaining -= piece;
             }
         }
     }
@@ -285,6 +285,14 @@ mod tests {
         // Redis 7.0.15, SET k <45 x 'a'>, DUMP k: 0xC3, clen 9, len 45, then these bytes.
         let c = compress(&[b'a'; 45], 41).unwrap();
         assert_eq!(c, [0x01, b'a', b'a', 0xE0, 0x20, 0x00, 0x01, b'a', b'a']);
+    }
+
+    #[test]
+    fn overlapping_references_repeat_the_period() {
+        // "abc", then a reference 3 back, 20 long: the run overlaps what it writes.
+        let out = decompress(&[0x02, b'a', b'b', b'c', 0xE0, 11, 0x02], 23).unwrap();
+        let expected: Vec<u8> = b"abc".iter().cycle().take(23).copied().collect();
+        assert_eq!(out, expected);
     }
 
     #[test]
