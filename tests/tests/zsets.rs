@@ -159,6 +159,38 @@ fn sorted_set_commands_match_redis() {
     }
 }
 
+/// Redis keeps -0 in a skiplist but stores it as the integer 0 in a listpack, and a
+/// new member's INCR reply is the increment itself: clients see both.
+#[test]
+fn negative_zero_scores_match_redis() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    let big: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let mut fill = vec!["ZADD", "big"];
+    for m in &big {
+        fill.extend(["1", m.as_str()]);
+    }
+    d.check(&fill);
+    for cmd in [
+        &["ZADD", "small", "-0", "a", "0", "b", "-1", "c"][..],
+        &["ZRANGE", "small", "0", "-1", "WITHSCORES"],
+        &["ZSCORE", "small", "a"],
+        &["ZINCRBY", "fresh", "-0", "a"],
+        &["ZSCORE", "fresh", "a"],
+        &["ZADD", "fresh2", "INCR", "-0", "a"],
+        &["ZSCORE", "fresh2", "a"],
+        &["ZADD", "big", "-0", "neg"],
+        &["ZSCORE", "big", "neg"],
+        &["ZUNIONSTORE", "flipped", "1", "small", "WEIGHTS", "-1"],
+        &["ZRANGE", "flipped", "0", "-1", "WITHSCORES"],
+        &["ZRANGESTORE", "part", "big", "-0", "0", "BYSCORE"],
+        &["ZRANGE", "part", "0", "-1", "WITHSCORES"],
+    ] {
+        d.check(cmd);
+    }
+}
+
 #[test]
 fn sorted_set_resp3_shapes_match_redis() {
     let Some(mut d) = Differential::start(&[]) else {

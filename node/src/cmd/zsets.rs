@@ -12,7 +12,7 @@ use super::args::{self, is};
 use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::{SortedSet, Value, ValueKind};
+use crate::keyspace::{is_negative_zero, SortedSet, Value, ValueKind};
 use crate::resp::ReplyWriter;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -352,13 +352,14 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let z = zset_of(ctx.write_or_create(key, ValueKind::ZSet, Value::new_zset)?);
     let (mut added, mut updated, mut last) = (0, 0, None);
+    let mut wrote_negative_zero = false;
     for (pair, &score) in pairs.chunks(2).zip(&scores) {
         let member = &pair[1];
         let current = z.score(member);
-        let new = if f.incr {
-            current.unwrap_or(0.0) + score
-        } else {
-            score
+        // A new member takes the increment itself (so -0 stays -0 in the reply).
+        let new = match current {
+            Some(cur) if f.incr => cur + score,
+            _ => score,
         };
         if new.is_nan() {
             ctx.remove_if_empty(key);
@@ -382,6 +383,10 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             }
         }
         last = Some(new);
+        wrote_negative_zero |= is_negative_zero(new);
+    }
+    if wrote_negative_zero {
+        z.normalize_negative_zero();
     }
     ctx.remove_if_empty(key);
     if added + updated > 0 {
@@ -401,12 +406,15 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn zincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let delta = args::float(&a[2])?;
     let z = zset_of(ctx.write_or_create(&a[1], ValueKind::ZSet, Value::new_zset)?);
-    let new = z.score(&a[3]).unwrap_or(0.0) + delta;
+    let new = z.score(&a[3]).map_or(delta, |cur| cur + delta);
     if new.is_nan() {
         ctx.remove_if_empty(&a[1]);
         return Err(CmdError::msg(NAN_SCORE));
     }
     z.insert(Bytes::copy_from_slice(&a[3]), new);
+    if is_negative_zero(new) {
+        z.normalize_negative_zero();
+    }
     ctx.modified(&a[1]);
     ctx.out.double(new);
     Ok(())
@@ -721,7 +729,8 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// Replaces `dst` with `result` (deleting it when empty) and replies with the size.
-fn store_result(ctx: &mut Ctx, dst: &Bytes, result: SortedSet) {
+fn store_result(ctx: &mut Ctx, dst: &Bytes, mut result: SortedSet) {
+    result.normalize_negative_zero();
     let len = result.len();
     ctx.store_collection(dst, Value::ZSet(Arc::new(result)));
     ctx.out.int(len as i64);

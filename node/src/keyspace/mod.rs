@@ -12,7 +12,7 @@ mod zset;
 
 pub use db::{Db, DbSnapshot, Entry, ScanCursor};
 pub use value::{glob_match, remove_field, FieldMap, MemberSet, Value, ValueKind};
-pub use zset::{Score, SortedSet};
+pub use zset::{is_negative_zero, Score, SortedSet};
 
 /// Milliseconds since the Unix epoch, the unit of every expiry time.
 pub fn now_ms() -> u64 {

@@ -160,9 +160,7 @@ impl Value {
                 }
             }
             Value::ZSet(z) => {
-                if z.len() <= LISTPACK_MAX_ENTRIES
-                    && z.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE)
-                {
+                if z.is_compact(None) {
                     "listpack"
                 } else {
                     "skiplist"

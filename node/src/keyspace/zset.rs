@@ -28,6 +28,11 @@ impl Ord for Score {
     }
 }
 
+/// Whether `score` is -0 (which `==` does not tell from 0).
+pub fn is_negative_zero(score: f64) -> bool {
+    score == 0.0 && score.is_sign_negative()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SortedSet {
     scores: hashbrown::HashMap<Bytes, f64, foldhash::fast::RandomState>,
@@ -62,6 +67,34 @@ impl SortedSet {
                 self.scores.insert(member.clone(), score);
                 self.order.insert((Score(score), member));
                 true
+            }
+        }
+    }
+
+    /// Whether Redis 7.0 would keep this set listpack-encoded (its size limits), with
+    /// `adding` (a member about to be inserted) counted in.
+    pub fn is_compact(&self, adding: Option<&[u8]>) -> bool {
+        use super::value::{LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE};
+        let new = adding.filter(|m| !self.scores.contains_key(*m));
+        self.len() + usize::from(new.is_some()) <= LISTPACK_MAX_ENTRIES
+            && adding.is_none_or(|m| m.len() <= LISTPACK_MAX_VALUE)
+            && self.scores.keys().all(|m| m.len() <= LISTPACK_MAX_VALUE)
+    }
+
+    /// Turns -0 scores into 0 when the set is listpack-encoded: Redis stores an integral
+    /// score there as an integer, so the sign of zero does not survive. O(n): call it when
+    /// a -0 was written (see [`is_negative_zero`]).
+    pub fn normalize_negative_zero(&mut self) {
+        if !self.is_compact(None) {
+            return;
+        }
+        let negative_zero = is_negative_zero;
+        for (member, score) in self.scores.iter_mut() {
+            if negative_zero(*score) {
+                // -0 and 0 compare equal, so the ordered entry is the same one.
+                self.order.remove(&(Score(*score), member.clone()));
+                *score = 0.0;
+                self.order.insert((Score(0.0), member.clone()));
             }
         }
     }
