@@ -130,6 +130,9 @@ pub struct ClientState {
     pub messages: mpsc::UnboundedSender<Outbound>,
     pub reply_mode: ReplyMode,
     pub close_after_reply: bool,
+    /// SHUTDOWN was requested by this client: it waits to hear whether the shutdown was
+    /// abandoned (its error reply) or goes with the process.
+    pub shutdown_wait: Option<tokio::sync::watch::Receiver<u64>>,
     pub monitor: bool,
     /// This connection is the link to our master: its writes are allowed on a replica.
     pub is_master: bool,
@@ -171,6 +174,7 @@ impl ClientState {
             messages,
             reply_mode: ReplyMode::On,
             close_after_reply: false,
+            shutdown_wait: None,
             monitor: false,
             is_master: false,
             pending_auth: None,

@@ -32,8 +32,10 @@ enum Outcome {
     Blocked(BlockRequest),
     /// AUTH/HELLO needs the slow password check.
     VerifyPassword(Bytes),
-    /// QUIT, SHUTDOWN, or CLIENT KILL of itself.
+    /// QUIT, or CLIENT KILL of itself.
     Close,
+    /// SHUTDOWN: the reply waits for the outcome.
+    AwaitShutdown(tokio::sync::watch::Receiver<u64>),
 }
 
 /// Serves one accepted connection until it closes.
@@ -165,6 +167,13 @@ impl Connection {
                 match outcome {
                     Outcome::Done => {}
                     Outcome::Close => return Ok(()),
+                    Outcome::AwaitShutdown(mut abandoned) => {
+                        if abandoned.changed().await.is_ok() {
+                            self.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+                            self.flush(stream).await?;
+                        }
+                        continue;
+                    }
                     Outcome::VerifyPassword(pw) => {
                         self.finish_auth(pw).await;
                         self.flush(stream).await?;
@@ -253,6 +262,9 @@ impl Connection {
             }
             if self.client.close_after_reply || self.client.handoff.is_some() {
                 break Outcome::Close;
+            }
+            if let Some(wait) = self.client.shutdown_wait.take() {
+                break Outcome::AwaitShutdown(wait);
             }
         };
         drop(state);

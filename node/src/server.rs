@@ -35,12 +35,30 @@ impl ServerStats {
 }
 
 /// A request to shut down, from SHUTDOWN or a signal.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Shutdown {
     pub requested: AtomicBool,
     /// `Some(false)` for NOSAVE, `Some(true)` for SAVE, None for the configured default.
     pub save: Mutex<Option<bool>>,
+    /// SHUTDOWN FORCE: exit even when the final save fails.
+    pub force: AtomicBool,
     pub notify: Notify,
+    /// Counts shutdowns abandoned because the final save failed (the server keeps running,
+    /// as Redis does, rather than exit and lose the writes since the last save). A SHUTDOWN
+    /// client waits on it for its error reply; on success it just sees the process go.
+    pub abandoned: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Shutdown {
+        Shutdown {
+            requested: AtomicBool::new(false),
+            save: Mutex::new(None),
+            force: AtomicBool::new(false),
+            notify: Notify::new(),
+            abandoned: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 /// Everything connections share.
@@ -377,8 +395,9 @@ impl Server {
         }
     }
 
-    pub fn request_shutdown(&self, save: Option<bool>) {
+    pub fn request_shutdown(&self, save: Option<bool>, force: bool) {
         *self.shutdown.save.lock().expect("shutdown lock") = save;
+        self.shutdown.force.store(force, Ordering::SeqCst);
         self.shutdown.requested.store(true, Ordering::SeqCst);
         self.shutdown.notify.notify_waiters();
     }
@@ -610,29 +629,45 @@ pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()
     if server.tls.is_some() {
         notice!("Ready to accept connections tls");
     }
-    let notified = server.shutdown.notify.notified();
-    tokio::pin!(notified);
-    while !server.shutting_down() {
-        tokio::select! {
-            _ = sigterm.recv() => {
-                warning!("Received SIGTERM scheduling shutdown...");
-                break;
+    loop {
+        let notified = server.shutdown.notify.notified();
+        tokio::pin!(notified);
+        let mut signal_name = None;
+        if !server.shutting_down() {
+            tokio::select! {
+                _ = sigterm.recv() => signal_name = Some("SIGTERM"),
+                _ = sigint.recv() => signal_name = Some("SIGINT"),
+                _ = sighup.recv() => {
+                    server.reload_tls_files();
+                    continue;
+                }
+                _ = &mut notified => {}
             }
-            _ = sigint.recv() => {
-                warning!("Received SIGINT scheduling shutdown...");
-                break;
-            }
-            _ = sighup.recv() => server.reload_tls_files(),
-            _ = &mut notified => break,
         }
-    }
-    warning!("User requested shutdown...");
-    let s = server.clone();
-    if !tokio::task::spawn_blocking(move || s.save_for_shutdown())
-        .await
-        .unwrap_or(false)
-    {
-        warning!("Error trying to save the DB at shutdown; exiting anyway.");
+        if let Some(name) = signal_name {
+            warning!("Received {name} scheduling shutdown...");
+            server.request_shutdown(None, false);
+        }
+        if !server.shutting_down() {
+            continue;
+        }
+        warning!("User requested shutdown...");
+        let s = server.clone();
+        let saved = tokio::task::spawn_blocking(move || s.save_for_shutdown())
+            .await
+            .unwrap_or(false);
+        if saved {
+            break;
+        }
+        if server.shutdown.force.load(Ordering::SeqCst) {
+            warning!("Error trying to save the DB. Exit anyway.");
+            break;
+        }
+        // As Redis: keep serving rather than exit and lose what the save was to keep.
+        warning!("Error trying to save the DB, can't exit.");
+        warning!("Errors trying to shut down the server. Check the logs for more information.");
+        server.shutdown.requested.store(false, Ordering::SeqCst);
+        server.shutdown.abandoned.send_modify(|n| *n += 1);
     }
     warning!("tandem is now ready to exit, bye bye...");
     Ok(())

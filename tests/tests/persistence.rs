@@ -311,3 +311,72 @@ fn kill_9_during_aof_appends_loses_no_acknowledged_write() {
         .collect();
     assert_eq!(all, Reply::Array(expected));
 }
+
+/// When the final save fails, SHUTDOWN answers an error and SIGTERM is logged, and the
+/// server keeps running with its data, as redis-server does (exiting would lose the writes
+/// since the last save); once the save can succeed SHUTDOWN goes ahead, and SHUTDOWN FORCE
+/// exits despite a failing save.
+fn failed_final_save_keeps_the_server_running(kind: NodeKind) {
+    let Some(mut node) = Node::start(kind, &["--save", "3600 1"]) else {
+        return;
+    };
+    let mut c = node.client();
+    assert_eq!(c.cmd(&["SET", "k", "v"]), Reply::Simple("OK".into()));
+    // A directory where the RDB file goes: the save cannot rename its temp file onto it.
+    let blocker = node.dir.path().join("dump.rdb");
+    std::fs::create_dir(&blocker).unwrap();
+    assert_eq!(
+        c.cmd(&["SHUTDOWN"]),
+        Reply::Error("ERR Errors trying to SHUTDOWN. Check logs.".into())
+    );
+    assert_eq!(c.cmd(&["GET", "k"]), Reply::Bulk(b"v".to_vec()));
+    let pid = c.cmd(&["INFO", "server"]).text();
+    let pid = pid
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .unwrap()
+        .to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let abandoned = "Errors trying to shut down the server. Check the logs for more information.";
+    assert_eq!(node.log().matches(abandoned).count(), 1);
+    tandem_tests::wait_until(Duration::from_secs(10), "the abandoned SIGTERM", || {
+        node.log().matches(abandoned).count() == 2
+    });
+    assert!(node.is_running());
+    assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    // The way is clear: SHUTDOWN saves and exits, and the data is there after a restart.
+    std::fs::remove_dir(&blocker).unwrap();
+    c.send(&["SHUTDOWN"]);
+    assert!(c.is_closed());
+    tandem_tests::wait_until(Duration::from_secs(10), "the exit", || !node.is_running());
+    node.kill();
+    node.restart();
+    let mut c = node.client();
+    assert_eq!(c.cmd(&["GET", "k"]), Reply::Bulk(b"v".to_vec()));
+    // FORCE exits although the save fails.
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir(&blocker).unwrap();
+    c.cmd(&["SET", "k2", "v2"]);
+    c.send(&["SHUTDOWN", "FORCE"]);
+    assert!(c.is_closed());
+    tandem_tests::wait_until(Duration::from_secs(10), "the forced exit", || {
+        !node.is_running()
+    });
+    assert!(node
+        .log()
+        .contains("Error trying to save the DB. Exit anyway."));
+}
+
+#[test]
+fn tandem_keeps_running_when_the_final_save_fails() {
+    failed_final_save_keeps_the_server_running(NodeKind::Tandem);
+}
+
+#[test]
+fn redis_keeps_running_when_the_final_save_fails() {
+    failed_final_save_keeps_the_server_running(NodeKind::Redis);
+}

@@ -376,21 +376,24 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let mut save = None;
+    let (mut save, mut force) = (None, false);
     for opt in &a[1..] {
         if is(opt, "NOSAVE") {
             save = Some(false);
         } else if is(opt, "SAVE") {
             save = Some(true);
-        } else if is(opt, "NOW") || is(opt, "FORCE") || is(opt, "ABORT") {
+        } else if is(opt, "FORCE") {
+            force = true;
+        } else if is(opt, "NOW") || is(opt, "ABORT") {
             // Accepted; tandem has no shutdown wait to skip or abort.
         } else {
             return Err(CmdError::Syntax);
         }
     }
-    ctx.server.request_shutdown(save);
-    // Redis closes the connection without a reply when shutdown succeeds.
-    ctx.client.close_after_reply = true;
+    // Subscribed before the request, so an abandoned shutdown cannot be missed. Redis
+    // closes the connection without a reply when the shutdown goes ahead.
+    ctx.client.shutdown_wait = Some(ctx.server.shutdown.abandoned.subscribe());
+    ctx.server.request_shutdown(save, force);
     Ok(())
 }
 

@@ -85,7 +85,9 @@ async fn run(server: Arc<Server>, generation: u64, stop: Arc<Notify>) {
     let mut master_db = 0usize;
     loop {
         let current = server.repl.state().generation == generation;
-        if !current || server.shutting_down() {
+        // Not stopped by a shutdown request: one whose final save fails is abandoned, and
+        // the link must live on; the process exit ends it otherwise.
+        if !current {
             return;
         }
         tokio::select! {
