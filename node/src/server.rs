@@ -470,7 +470,7 @@ impl Server {
             let state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
             let snapshot = self.snapshot(&state);
             let path = crate::persistence::rdb_path(&self.config());
-            ok &= crate::persistence::save_now(&self.save_status, &snapshot, &path);
+            ok &= crate::persistence::save_now(&self.save_status, snapshot, &path);
         }
         ok
     }

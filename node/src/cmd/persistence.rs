@@ -44,7 +44,7 @@ fn save(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     let snap = ctx.server.snapshot(ctx.state);
     let path = persistence::rdb_path(&ctx.server.config());
     // SAVE blocks the server, as in Redis: the engine lock is held while it writes.
-    if persistence::save_now(&ctx.server.save_status, &snap, &path) {
+    if persistence::save_now(&ctx.server.save_status, snap, &path) {
         ctx.out.ok();
         Ok(())
     } else {

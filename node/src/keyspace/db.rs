@@ -85,6 +85,23 @@ impl DbSnapshot {
             .iter()
             .flat_map(|seg| seg.iter().map(|slot| (&slot.key[..], &slot.entry)))
     }
+
+    /// The snapshot's segments, handed over one at a time so that each is released as
+    /// soon as its keys are written: from then on the database writes to that segment
+    /// without copying it, so a long save costs writers less and less as it goes.
+    pub fn into_parts(self) -> impl Iterator<Item = SnapshotPart> {
+        self.segments.into_vec().into_iter().map(SnapshotPart)
+    }
+}
+
+/// One segment of a [`DbSnapshot`] (see [`DbSnapshot::into_parts`]).
+pub struct SnapshotPart(Arc<Segment>);
+
+impl SnapshotPart {
+    /// The part's keys with their entries.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.0.iter().map(|slot| (&slot.key[..], &slot.entry))
+    }
 }
 
 /// A database. Lookups take `&mut self` because reading an expired key deletes it.
@@ -618,6 +635,30 @@ mod tests {
             let e = db.get(format!("k{i}").as_bytes(), 0).expect("key kept");
             assert!(matches!(&e.value, Value::Str(x) if &x[..] == b"new"));
         }
+    }
+
+    #[test]
+    fn a_written_snapshot_part_is_released_to_the_database() {
+        let mut db = Db::new();
+        for i in 0..2000 {
+            db.insert(format!("k{i}").as_bytes(), s("v"), 0);
+        }
+        let snap = db.snapshot();
+        assert!(db.segments.iter().all(|seg| !seg.is_unique()));
+        let mut parts = snap.into_parts();
+        let first = parts.next().unwrap();
+        let keys: Vec<Vec<u8>> = first.iter().map(|(k, _)| k.to_vec()).collect();
+        drop(first);
+        // The first segment is the database's alone again: writing it copies nothing.
+        assert!(db.segments[0].is_unique());
+        assert!(db.segments[1..].iter().all(|seg| !seg.is_unique()));
+        let before = Arc::as_ptr(&db.segments[0]);
+        db.insert(&keys[0], s("changed"), 0);
+        assert_eq!(Arc::as_ptr(&db.segments[0]), before);
+        assert_eq!(
+            parts.map(|p| p.iter().count()).sum::<usize>(),
+            2000 - keys.len()
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod db;
 pub mod value;
 mod zset;
 
-pub use db::{Db, DbSnapshot, Entry, ScanCursor};
+pub use db::{Db, DbSnapshot, Entry, ScanCursor, SnapshotPart};
 pub use value::{glob_match, remove_field, FieldMap, MemberSet, Value, ValueKind};
 pub use zset::{is_negative_zero, Score, SortedSet};
 

@@ -359,7 +359,7 @@ impl Aof {
             .spawn(move || {
                 super::yield_cpu_to_clients();
                 let start = Instant::now();
-                let result = aof.finish_rewrite(&snapshot);
+                let result = aof.finish_rewrite(snapshot);
                 aof.last_rewrite_secs
                     .store(start.elapsed().as_secs(), Ordering::Relaxed);
                 aof.last_rewrite_ok.store(result.is_ok(), Ordering::Relaxed);
@@ -375,7 +375,7 @@ impl Aof {
         Ok(true)
     }
 
-    fn finish_rewrite(&self, snapshot: &Snapshot) -> io::Result<()> {
+    fn finish_rewrite(&self, snapshot: Snapshot) -> io::Result<()> {
         let base_seq = {
             let w = self.writer.lock().expect("aof writer");
             w.manifest.base.as_ref().map_or(0, |b| b.seq) + 1

@@ -77,15 +77,16 @@ pub fn rdb_path(config: &Config) -> PathBuf {
 }
 
 /// Writes `snapshot` to `path` in the foreground (SAVE, shutdown) and records the outcome.
-pub fn save_now(status: &SaveStatus, snapshot: &Snapshot, path: &std::path::Path) -> bool {
+pub fn save_now(status: &SaveStatus, snapshot: Snapshot, path: &std::path::Path) -> bool {
     let start = Instant::now();
+    let (dirty, keys) = (snapshot.dirty, snapshot.keys());
     let result = snapshot.write_file(path);
-    status.finish(snapshot.dirty, &result);
+    status.finish(dirty, &result);
     match result {
         Ok(size) => {
             notice!(
                 "DB saved on disk ({} keys, {} bytes, {} ms)",
-                snapshot.keys(),
+                keys,
                 size,
                 start.elapsed().as_millis()
             );
@@ -116,8 +117,9 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
             yield_cpu_to_clients();
             let status = thread_status;
             let start = Instant::now();
+            let dirty = snapshot.dirty;
             let result = snapshot.write_file(&path);
-            status.finish(snapshot.dirty, &result);
+            status.finish(dirty, &result);
             *status.last_duration.lock().expect("save status") = Some(start.elapsed().as_secs());
             *status.started.lock().expect("save status") = None;
             match &result {

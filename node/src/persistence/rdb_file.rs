@@ -61,20 +61,15 @@ impl Snapshot {
         self.dbs.iter().map(|(_, d)| d.len()).sum()
     }
 
-    /// Writes the snapshot as RDB to `out`.
-    pub fn write_to<W: Write>(&self, out: W) -> io::Result<W> {
-        crate::rdb::write_snapshot(
-            out,
-            &self.aux,
-            self.dbs.iter().map(|(i, d)| (*i, d)),
-            self.key_save_delay,
-        )
+    /// Writes the snapshot as RDB to `out`, releasing its parts as they are written.
+    pub fn write_to<W: Write>(self, out: W) -> io::Result<W> {
+        crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.key_save_delay)
     }
 
     /// Writes the snapshot to `path` atomically: a temporary file in the same directory,
     /// fsync, rename over `path`, fsync of the directory. A crash at any point leaves
     /// either the old file or the new one, never a torn file. Returns the size written.
-    pub fn write_file(&self, path: &Path) -> io::Result<u64> {
+    pub fn write_file(self, path: &Path) -> io::Result<u64> {
         crate::atomic_file::write_with(path, |w| self.write_to(w).map(|_| ()))
     }
 }

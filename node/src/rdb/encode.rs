@@ -293,13 +293,14 @@ impl<W: Write> RdbWriter<W> {
 }
 
 /// Writes a whole snapshot of `dbs` (database index, contents; empty ones are skipped),
-/// pausing `key_delay` after each key (`rdb-key-save-delay`, for tests).
+/// pausing `key_delay` after each key (`rdb-key-save-delay`, for tests). The snapshot is
+/// consumed part by part, each released once written (see [`DbSnapshot::into_parts`]).
 /// Keys already expired at the time of the snapshot are written too, as Redis does;
 /// the loader decides.
-pub fn write_snapshot<'a, W: Write>(
+pub fn write_snapshot<W: Write>(
     out: W,
     aux: &AuxInfo,
-    dbs: impl IntoIterator<Item = (usize, &'a DbSnapshot)>,
+    dbs: impl IntoIterator<Item = (usize, DbSnapshot)>,
     key_delay: std::time::Duration,
 ) -> io::Result<W> {
     let mut w = RdbWriter::new(out, aux)?;
@@ -308,10 +309,12 @@ pub fn write_snapshot<'a, W: Write>(
             continue;
         }
         w.select_db(index, db.len(), db.expires_len())?;
-        for (key, entry) in db.iter() {
-            w.key(key, &entry.value, entry.expire_at())?;
-            if !key_delay.is_zero() {
-                std::thread::sleep(key_delay);
+        for part in db.into_parts() {
+            for (key, entry) in part.iter() {
+                w.key(key, &entry.value, entry.expire_at())?;
+                if !key_delay.is_zero() {
+                    std::thread::sleep(key_delay);
+                }
             }
         }
     }

@@ -266,7 +266,7 @@ fn golden_file_rewritten_is_redis_checkable() {
     let ours = write_snapshot(
         Vec::new(),
         &aux,
-        snaps.iter().enumerate(),
+        snaps.into_iter().enumerate(),
         std::time::Duration::ZERO,
     )
     .unwrap();

@@ -334,7 +334,7 @@ async fn send_rdb_file<W: AsyncWrite + Unpin>(
     let status = server.save_status.clone();
     let save_path = path.clone();
     let saved = tokio::task::spawn_blocking(move || {
-        crate::persistence::save_now(&status, &snapshot, &save_path)
+        crate::persistence::save_now(&status, snapshot, &save_path)
     })
     .await
     .unwrap_or(false);
