@@ -380,3 +380,25 @@ fn tandem_keeps_running_when_the_final_save_fails() {
 fn redis_keeps_running_when_the_final_save_fails() {
     failed_final_save_keeps_the_server_running(NodeKind::Redis);
 }
+
+/// tandem has no stream type: an RDB of redis-server holding a stream stops start-up with
+/// a message that names the key and the file, and the file is left as it was.
+#[test]
+fn an_rdb_with_a_stream_is_refused_naming_the_key() {
+    let Some(mut redis) = Node::redis(&[]) else {
+        return;
+    };
+    let mut c = redis.client();
+    fill_every_type(&mut c, "k");
+    c.cmd(&["XADD", "events", "*", "field", "value"]);
+    assert_eq!(c.cmd(&["SAVE"]), Reply::Simple("OK".into()));
+    redis.kill();
+    let rdb = redis.dir.path().join("dump.rdb");
+    let bytes = std::fs::read(&rdb).unwrap();
+    let msg = start_fails(redis.dir.path(), &[]);
+    assert!(
+        msg.contains("dump.rdb") && msg.contains("events") && msg.contains("stream"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read(&rdb).unwrap(), bytes);
+}

@@ -804,3 +804,29 @@ fn backlog_is_freed_after_repl_backlog_ttl_without_replicas() {
     wait_same(&mut mc, &mut rc, SYNC);
     assert_eq!(info(&mut mc, "stats", "sync_full"), "2");
 }
+
+/// A redis-server master holding a stream (a type tandem has not): the tandem replica
+/// refuses the snapshot with the key named in its log and loads none of it, rather than a
+/// partial dataset; once the stream is gone, the next full sync converges.
+#[test]
+fn a_master_snapshot_with_a_stream_is_refused_whole() {
+    let Some(master) = Node::redis(&["--repl-diskless-sync-delay", "0"]) else {
+        return;
+    };
+    let mut mc = master.client();
+    fill_every_type(&mut mc, "a");
+    mc.cmd(&["XADD", "events", "*", "field", "value"]);
+    let replica = replica_of(master.port, &[]);
+    eventually("the refusal in the replica's log", || {
+        replica.log().contains("key 'events' (offset")
+    });
+    let mut rc = replica.client();
+    assert_eq!(rc.cmd(&["DBSIZE"]), Reply::Int(0));
+    assert_eq!(info(&mut rc, "replication", "master_link_status"), "down");
+    assert!(replica
+        .log()
+        .contains("is a stream, which tandem cannot load"));
+    mc.cmd(&["DEL", "events"]);
+    wait_same(&mut mc, &mut rc, SYNC);
+    assert_eq!(info(&mut rc, "replication", "master_link_status"), "up");
+}

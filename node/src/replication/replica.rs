@@ -417,10 +417,13 @@ async fn full_sync(
                 .map_err(|_| format!("Bad RDB length from MASTER: {header}"))?,
         ),
     };
-    notice!(
-        "MASTER <-> REPLICA sync: receiving {} from master to disk",
-        total.map_or("streamed".to_string(), |t| format!("{t} bytes"))
-    );
+    // Redis's wording; tandem decodes as the bytes arrive ("to parser"), never via a file.
+    match total {
+        Some(t) => notice!("MASTER <-> REPLICA sync: receiving {t} bytes from master to parser"),
+        None => notice!(
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to parser"
+        ),
+    }
     set_link(server, generation, |m| {
         m.sync_total = total.map_or(0, |t| t as i64)
     });
