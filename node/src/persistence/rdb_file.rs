@@ -7,8 +7,10 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::engine::EngineState;
-use crate::keyspace::{Db, DbSnapshot};
+use crate::keyspace::{Db, DbSnapshot, Value};
 use crate::rdb::{AuxInfo, Event, RdbError, RdbReader, ReplInfo};
 use crate::replication::{ReplId, ReplOffset};
 
@@ -94,22 +96,90 @@ pub enum ExpiredKeys {
     Keep,
 }
 
+/// What the decoding side of a load hands to the inserting side.
+enum LoadStep {
+    /// RESIZEDB: make room for this many keys in a database.
+    Reserve(usize, usize),
+    /// A key for a database, with its expiry (0: none).
+    Insert(usize, Bytes, Value, u64),
+}
+
+/// Keys handed over at a time: enough to make the hand-over cost nothing per key, few
+/// enough that both threads stay busy.
+const LOAD_BATCH: usize = 1024;
+
 /// Decodes an RDB from `input` into `databases` fresh databases, as the bytes arrive.
 /// `progress` is called every 1M keys, for the log. Nothing is returned unless the whole
 /// snapshot, checksum included, was read: a corrupt or truncated input is an error.
+///
+/// Decoding (reading, checksumming, decompressing) and inserting into the hash tables each
+/// take about half of a load: this thread decodes while a second one inserts, taking the
+/// keys in batches over a bounded channel.
 pub fn load<R: Read>(
     input: R,
     databases: usize,
     expired: ExpiredKeys,
     mut progress: impl FnMut(u64),
 ) -> Result<Loaded, RdbError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<LoadStep>>(8);
+    std::thread::scope(|scope| {
+        let inserter = std::thread::Builder::new()
+            .name("rdb-insert".into())
+            .spawn_scoped(scope, move || {
+                let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
+                for batch in rx {
+                    for step in batch {
+                        match step {
+                            LoadStep::Reserve(db, keys) => dbs[db].reserve(keys),
+                            LoadStep::Insert(db, key, value, at) => {
+                                dbs[db].insert(&key, value, at);
+                            }
+                        }
+                    }
+                }
+                dbs
+            })
+            .expect("spawn the RDB insert thread");
+        let decoded = decode_into(input, databases, expired, &mut progress, tx);
+        // The channel is closed (decode_into owned the sender): the inserter finishes.
+        let dbs = inserter.join().expect("RDB insert thread");
+        let Decoded { keys, repl, bytes } = decoded?;
+        Ok(Loaded {
+            dbs,
+            keys,
+            repl,
+            bytes,
+        })
+    })
+}
+
+/// What the decoding side of [`load`] learnt besides the keys.
+struct Decoded {
+    keys: u64,
+    repl: Option<(ReplId, ReplOffset)>,
+    bytes: u64,
+}
+
+/// The decoding side of [`load`]: sends every key to `tx` in batches.
+fn decode_into<R: Read>(
+    input: R,
+    databases: usize,
+    expired: ExpiredKeys,
+    progress: &mut impl FnMut(u64),
+    tx: std::sync::mpsc::SyncSender<Vec<LoadStep>>,
+) -> Result<Decoded, RdbError> {
     let mut reader = RdbReader::new(input);
-    let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
     let now = crate::keyspace::now_ms();
     let mut keys = 0u64;
     let mut repl_id = None;
     let mut repl_offset = None;
     let mut selected_db = 0;
+    let mut batch = Vec::with_capacity(LOAD_BATCH);
+    // A send fails only if the inserter is gone, which it is not before the sender.
+    let hand_over = |batch: &mut Vec<LoadStep>| {
+        let full = std::mem::replace(batch, Vec::with_capacity(LOAD_BATCH));
+        let _ = tx.send(full);
+    };
     while let Some(event) = reader.next_event()? {
         match event {
             Event::Aux { key, value } => match &key[..] {
@@ -130,14 +200,19 @@ pub fn load<R: Read>(
                 }
                 selected_db = n as usize;
             }
-            Event::ResizeDb { keys, .. } => dbs[selected_db].reserve(keys as usize),
+            Event::ResizeDb { keys, .. } => {
+                batch.push(LoadStep::Reserve(selected_db, keys as usize));
+            }
             Event::Function { .. } => {}
             Event::Key(rec) => {
                 let at = rec.expire_at_ms.map(|t| t.max(1) as u64).unwrap_or(0);
                 if at != 0 && at <= now && expired == ExpiredKeys::Skip {
                     continue;
                 }
-                dbs[rec.db as usize].insert(&rec.key, rec.value, at);
+                batch.push(LoadStep::Insert(rec.db as usize, rec.key, rec.value, at));
+                if batch.len() == LOAD_BATCH {
+                    hand_over(&mut batch);
+                }
                 keys += 1;
                 if keys.is_multiple_of(1_000_000) {
                     progress(keys);
@@ -146,8 +221,8 @@ pub fn load<R: Read>(
             Event::End { .. } => break,
         }
     }
-    Ok(Loaded {
-        dbs,
+    hand_over(&mut batch);
+    Ok(Decoded {
         keys,
         repl: repl_id.zip(repl_offset.map(ReplOffset)),
         bytes: reader.offset(),
