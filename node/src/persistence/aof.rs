@@ -353,6 +353,7 @@ impl Aof {
         }
         notice!("Background append only file rewriting started");
         snapshot.aux.aof_base = true;
+        let snapshot = snapshot.sharing_cpu();
         let aof = self.clone();
         std::thread::Builder::new()
             .name("aof-rewrite".into())

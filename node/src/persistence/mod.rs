@@ -102,6 +102,7 @@ pub fn save_now(status: &SaveStatus, snapshot: Snapshot, path: &std::path::Path)
 /// Starts writing `snapshot` to `path` on a thread of its own (BGSAVE, save points).
 /// Returns false when a background save is already running.
 pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: PathBuf) -> bool {
+    let snapshot = snapshot.sharing_cpu();
     if status.in_progress.swap(true, Ordering::AcqRel) {
         return false;
     }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use crate::engine::EngineState;
 use crate::keyspace::{Db, DbSnapshot, Value};
-use crate::rdb::{AuxInfo, Event, RdbError, RdbReader, ReplInfo};
+use crate::rdb::{AuxInfo, Event, Pace, RdbError, RdbReader, ReplInfo};
 use crate::replication::{ReplId, ReplOffset};
 
 /// A consistent copy of the keyspace (copy-on-write, cheap to take under the engine lock)
@@ -22,9 +22,10 @@ pub struct Snapshot {
     pub aux: AuxInfo,
     /// The change counter when the snapshot was taken (`dirty` before the save).
     pub dirty: u64,
-    /// `rdb-key-save-delay`: a pause after each key written, which tests use to catch a
-    /// save or a full sync in the middle.
-    pub key_save_delay: Duration,
+    /// `rdb-key-save-delay` (a pause after each key written, which tests use to catch a
+    /// save or a full sync in the middle), and whether the writer leaves the CPU to
+    /// clients now and then (background saves).
+    pub pace: Pace,
 }
 
 impl Snapshot {
@@ -49,13 +50,20 @@ impl Snapshot {
                 aof_base: false,
             },
             dirty: state.dirty,
-            key_save_delay: Duration::ZERO,
+            pace: Pace::default(),
         }
     }
 
     /// The snapshot with `rdb-key-save-delay` (microseconds; 0 or less: none) applied.
     pub fn with_key_save_delay(mut self, micros: i64) -> Snapshot {
-        self.key_save_delay = Duration::from_micros(micros.max(0) as u64);
+        self.pace.key_delay = Duration::from_micros(micros.max(0) as u64);
+        self
+    }
+
+    /// The snapshot, to be written in the background while clients are served: the writer
+    /// rests briefly now and then (see [`Pace::share_cpu`]).
+    pub fn sharing_cpu(mut self) -> Snapshot {
+        self.pace.share_cpu = true;
         self
     }
 
@@ -65,7 +73,7 @@ impl Snapshot {
 
     /// Writes the snapshot as RDB to `out`, releasing its parts as they are written.
     pub fn write_to<W: Write>(self, out: W) -> io::Result<W> {
-        crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.key_save_delay)
+        crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.pace)
     }
 
     /// Writes the snapshot to `path` atomically: a temporary file in the same directory,

@@ -29,7 +29,7 @@ pub mod ziplist;
 pub mod zipmap;
 
 pub use decode::{Event, KeyRecord, RdbReader};
-pub use encode::{write_snapshot, AuxInfo, RdbWriter, ReplInfo};
+pub use encode::{write_snapshot, AuxInfo, Pace, RdbWriter, ReplInfo};
 pub use error::{BlobError, RdbError};
 pub use payload::{dump_payload, restore_payload, RestoreError};
 

@@ -267,7 +267,7 @@ fn golden_file_rewritten_is_redis_checkable() {
         Vec::new(),
         &aux,
         snaps.into_iter().enumerate(),
-        std::time::Duration::ZERO,
+        crate::rdb::Pace::default(),
     )
     .unwrap();
     let mut a = keys_of(&read_all(GOLDEN).unwrap());
