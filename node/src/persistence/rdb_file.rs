@@ -7,8 +7,6 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use crate::engine::EngineState;
 use crate::keyspace::{Db, DbSnapshot, Value};
 use crate::rdb::{AuxInfo, Event, Pace, RdbError, RdbReader, ReplInfo};
@@ -109,7 +107,7 @@ enum LoadStep {
     /// RESIZEDB: make room for this many keys in a database.
     Reserve(usize, usize),
     /// A key for a database, with its expiry (0: none).
-    Insert(usize, Bytes, Value, u64),
+    Insert(usize, Box<[u8]>, Value, u64),
 }
 
 /// Keys handed over at a time: enough to make the hand-over cost nothing per key, few
@@ -140,7 +138,7 @@ pub fn load<R: Read>(
                         match step {
                             LoadStep::Reserve(db, keys) => dbs[db].reserve(keys),
                             LoadStep::Insert(db, key, value, at) => {
-                                dbs[db].insert(&key, value, at);
+                                dbs[db].insert_owned(key, value, at);
                             }
                         }
                     }

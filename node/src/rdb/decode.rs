@@ -49,7 +49,8 @@ pub enum Event {
 #[derive(Debug)]
 pub struct KeyRecord {
     pub db: u64,
-    pub key: Bytes,
+    /// In an allocation of its own, for the keyspace to keep as it is.
+    pub key: Box<[u8]>,
     pub value: Value,
     /// Absolute expiry, Unix milliseconds (may lie in the past).
     pub expire_at_ms: Option<i64>,
@@ -196,7 +197,7 @@ impl<R: Read> RdbReader<R> {
                             offset,
                         });
                     }
-                    let key = read_bytes(src)?;
+                    let key = read_string(src)?.into_boxed_slice();
                     let value = read_value(src, ty, &key, offset)?;
                     if value.is_empty_collection() {
                         // Redis skips empty keys in a file (older versions could write them).
