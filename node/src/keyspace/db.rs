@@ -120,9 +120,35 @@ impl DbSnapshot {
 pub struct SnapshotPart(Arc<Segment>);
 
 impl SnapshotPart {
-    /// The part's keys with their entries.
+    /// The part's keys with their entries, their memory requested from RAM ahead of use.
+    ///
+    /// Each key costs a snapshot writer three dependent cache misses (slot, key bytes,
+    /// value), which made the misses, not the encoding, most of a save's time. Asking for
+    /// every slot of the part, then for the keys and values behind them, keeps the misses
+    /// of the whole part in flight together instead of taking them one after another.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
-        self.0.iter().map(|slot| (&slot.key[..], &slot.entry))
+        let slots: Vec<&Slot> = self
+            .0
+            .iter()
+            .map(|slot| {
+                mem_prefetch::prefetch_read_data::<_, 3>(&**slot);
+                &**slot
+            })
+            .collect();
+        for slot in &slots {
+            prefetch_bytes(&slot.key);
+            slot.entry.value.prefetch();
+        }
+        slots.into_iter().map(|slot| (&slot.key[..], &slot.entry))
+    }
+}
+
+/// Asks for the cache lines of the start and the end of `bytes` (most stored strings fit
+/// in two lines).
+pub(super) fn prefetch_bytes(bytes: &[u8]) {
+    if let (Some(first), Some(last)) = (bytes.first(), bytes.last()) {
+        mem_prefetch::prefetch_read_data::<_, 3>(first);
+        mem_prefetch::prefetch_read_data::<_, 3>(last);
     }
 }
 

@@ -113,6 +113,18 @@ impl Value {
         Value::ZSet(Arc::new(SortedSet::default()))
     }
 
+    /// Asks for the value's memory ahead of use (see `SnapshotPart::iter`): a string's
+    /// bytes, or a collection's header.
+    pub fn prefetch(&self) {
+        match self {
+            Value::Str(s) => super::db::prefetch_bytes(s),
+            Value::List(l) => mem_prefetch::prefetch_read_data::<_, 3>(&**l),
+            Value::Hash(h) => mem_prefetch::prefetch_read_data::<_, 3>(&**h),
+            Value::Set(s) => mem_prefetch::prefetch_read_data::<_, 3>(&**s),
+            Value::ZSet(z) => mem_prefetch::prefetch_read_data::<_, 3>(&**z),
+        }
+    }
+
     /// Whether a collection has become empty (and so its key must go).
     pub fn is_empty_collection(&self) -> bool {
         match self {
