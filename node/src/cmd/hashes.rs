@@ -1,14 +1,12 @@
 //! Hash commands.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
 use super::args::{self, is};
 use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::{remove_field, FieldMap, Value, ValueKind};
+use crate::keyspace::{remove_field, Collection, FieldMap, Value, ValueKind};
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("hset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), "hash", hset),
@@ -58,8 +56,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn fields_of(value: &mut Value) -> &mut FieldMap {
-    match value {
-        Value::Hash(h) => Arc::make_mut(h),
+    match value.collection_mut() {
+        Some(Collection::Hash(h)) => h,
         _ => unreachable!("type checked by the caller"),
     }
 }
@@ -70,13 +68,7 @@ fn read_hash<'c>(
     key: &[u8],
 ) -> Result<(Option<&'c FieldMap>, &'c mut crate::resp::ReplyWriter), CmdError> {
     let (value, out) = ctx.read_for_reply(key, ValueKind::Hash)?;
-    Ok((
-        match value {
-            Some(Value::Hash(h)) => Some(h.as_ref()),
-            _ => None,
-        },
-        out,
-    ))
+    Ok((value.and_then(Value::as_hash), out))
 }
 
 /// Sets field/value pairs; returns how many fields were new.
@@ -359,7 +351,7 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&a[2])?;
     let opts = parse_scan_options(&a[3..], false)?;
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Hash)?;
-    let Some(Value::Hash(map)) = value else {
+    let Some(map) = value.and_then(Value::as_hash) else {
         out.array(2);
         out.bulk(b"0");
         out.array(0);

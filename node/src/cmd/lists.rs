@@ -5,14 +5,13 @@
 //! propagated as its non-blocking form, as Redis 7.0 does.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::args::{self, is};
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::{Value, ValueKind};
+use crate::keyspace::{Collection, Value, ValueKind};
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -136,18 +135,17 @@ impl End {
 }
 
 fn list_of(value: &mut Value) -> &mut VecDeque<Bytes> {
-    match value {
-        Value::List(l) => Arc::make_mut(l),
+    match value.collection_mut() {
+        Some(Collection::List(l)) => l,
         _ => unreachable!("type checked by the caller"),
     }
 }
 
 /// The list at `key` for reading: None when absent, WRONGTYPE for another type.
 fn read_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c VecDeque<Bytes>>, CmdError> {
-    Ok(match ctx.read_typed(key, ValueKind::List)? {
-        Some(Value::List(l)) => Some(l),
-        _ => None,
-    })
+    Ok(ctx
+        .read_typed(key, ValueKind::List)?
+        .and_then(Value::as_list))
 }
 
 /// Checks that `key` is absent or a list.
@@ -268,7 +266,7 @@ fn lrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let start = args::int(&a[2])?;
     let stop = args::int(&a[3])?;
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::List)?;
-    let Some(Value::List(list)) = value else {
+    let Some(list) = value.and_then(Value::as_list) else {
         out.array(0);
         return Ok(());
     };
@@ -293,8 +291,8 @@ fn list_index(index: i64, len: usize) -> Option<usize> {
 fn lindex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let index = args::int(&a[2])?;
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::List)?;
-    match value {
-        Some(Value::List(l)) => match list_index(index, l.len()) {
+    match value.and_then(Value::as_list) {
+        Some(l) => match list_index(index, l.len()) {
             Some(i) => out.bulk(&l[i]),
             None => out.null(),
         },
@@ -441,8 +439,8 @@ fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         i += 2;
     }
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::List)?;
-    let list = match value {
-        Some(Value::List(l)) => l.as_ref(),
+    let list = match value.and_then(Value::as_list) {
+        Some(l) => l,
         _ => {
             match count {
                 Some(_) => out.array(0),

@@ -4,8 +4,6 @@
 //! order, as Redis does; other sets come in hash-table order, which Redis leaves
 //! unspecified too.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
 use super::args::{self, is};
@@ -13,7 +11,7 @@ use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::value::parse_canonical_i64;
-use crate::keyspace::{MemberSet, Value, ValueKind};
+use crate::keyspace::{Collection, MemberSet, Value, ValueKind};
 use crate::resp::ReplyWriter;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -65,17 +63,14 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn members_of(value: &mut Value) -> &mut MemberSet {
-    match value {
-        Value::Set(s) => Arc::make_mut(s),
+    match value.collection_mut() {
+        Some(Collection::Set(s)) => s,
         _ => unreachable!("type checked by the caller"),
     }
 }
 
 fn read_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c MemberSet>, CmdError> {
-    Ok(match ctx.read_typed(key, ValueKind::Set)? {
-        Some(Value::Set(s)) => Some(s),
-        _ => None,
-    })
+    Ok(ctx.read_typed(key, ValueKind::Set)?.and_then(Value::as_set))
 }
 
 /// Members in Redis's reply order: ascending numbers for an intset-like set.
@@ -128,8 +123,8 @@ fn srem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn smembers(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Set)?;
-    match value {
-        Some(Value::Set(s)) => reply_members(out, s.iter()),
+    match value.and_then(Value::as_set) {
+        Some(s) => reply_members(out, s.iter()),
         _ => out.set(0),
     }
     Ok(())
@@ -143,10 +138,7 @@ fn sismember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn smismember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Set)?;
-    let set = match value {
-        Some(Value::Set(s)) => Some(s),
-        _ => None,
-    };
+    let set = value.and_then(Value::as_set);
     out.array(a.len() - 2);
     for m in &a[2..] {
         out.int(set.is_some_and(|s| s.contains(&m[..])) as i64);
@@ -236,7 +228,7 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         None => None,
     };
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Set)?;
-    let Some(Value::Set(set)) = value else {
+    let Some(set) = value.and_then(Value::as_set) else {
         match count {
             Some(_) => out.array(0),
             None => out.null(),
@@ -312,20 +304,22 @@ enum Algebra {
 /// Computes the algebra over `keys` (missing keys are empty sets; a key of another
 /// type is WRONGTYPE, checked for every key first as Redis does).
 fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<MemberSet, CmdError> {
-    let mut sets: Vec<Option<Arc<MemberSet>>> = Vec::with_capacity(keys.len());
+    // Each read borrows `ctx`, so keep clones of the values (the sets are shared, not copied).
+    let mut values: Vec<Option<Value>> = Vec::with_capacity(keys.len());
     for key in keys {
-        sets.push(match ctx.read_typed(key, ValueKind::Set)? {
-            Some(Value::Set(s)) => Some(s.clone()),
-            _ => None,
-        });
+        values.push(ctx.read_typed(key, ValueKind::Set)?.cloned());
     }
+    let sets: Vec<Option<&MemberSet>> = values
+        .iter()
+        .map(|v| v.as_ref().and_then(Value::as_set))
+        .collect();
     let mut result = MemberSet::default();
     match op {
         Algebra::Inter => {
             if sets.iter().any(|s| s.is_none()) {
                 return Ok(result);
             }
-            let mut all: Vec<&MemberSet> = sets.iter().flatten().map(|s| s.as_ref()).collect();
+            let mut all: Vec<&MemberSet> = sets.iter().flatten().copied().collect();
             all.sort_by_key(|s| s.len());
             for m in all[0] {
                 if all[1..].iter().all(|s| s.contains(m)) {
@@ -361,7 +355,7 @@ fn algebra_reply(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
 fn algebra_store(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
     let result = combine(ctx, &a[2..], op)?;
     let len = result.len();
-    ctx.store_collection(&a[1], Value::Set(Arc::new(result)));
+    ctx.store_collection(&a[1], Value::from_set(result));
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -430,7 +424,7 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&a[2])?;
     let opts = parse_scan_options(&a[3..], false)?;
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Set)?;
-    let Some(Value::Set(set)) = value else {
+    let Some(set) = value.and_then(Value::as_set) else {
         out.array(2);
         out.bulk(b"0");
         out.array(0);

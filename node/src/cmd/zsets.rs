@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -12,7 +11,7 @@ use super::args::{self, is};
 use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::{is_negative_zero, SortedSet, Value, ValueKind};
+use crate::keyspace::{is_negative_zero, Collection, SortedSet, Value, ValueKind, ValueRef};
 use crate::resp::ReplyWriter;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -238,8 +237,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
 
 fn zset_of(value: &mut Value) -> &mut SortedSet {
-    match value {
-        Value::ZSet(z) => Arc::make_mut(z),
+    match value.collection_mut() {
+        Some(Collection::ZSet(z)) => z,
         _ => unreachable!("type checked by the caller"),
     }
 }
@@ -250,13 +249,7 @@ fn read_zset<'c>(
     key: &[u8],
 ) -> Result<(Option<&'c SortedSet>, &'c mut ReplyWriter), CmdError> {
     let (value, out) = ctx.read_for_reply(key, ValueKind::ZSet)?;
-    Ok((
-        match value {
-            Some(Value::ZSet(z)) => Some(z.as_ref()),
-            _ => None,
-        },
-        out,
-    ))
+    Ok((value.and_then(Value::as_zset), out))
 }
 
 /// Writes `(member, score)` pairs: flat in RESP2, `[member, score]` pairs in RESP3 when
@@ -732,7 +725,7 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn store_result(ctx: &mut Ctx, dst: &Bytes, mut result: SortedSet) {
     result.normalize_negative_zero();
     let len = result.len();
-    ctx.store_collection(dst, Value::ZSet(Arc::new(result)));
+    ctx.store_collection(dst, Value::from_zset(result));
     ctx.out.int(len as i64);
 }
 
@@ -740,8 +733,9 @@ fn zrangestore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let req = parse_range_options(a, 5, None, true)?;
     check_bounds(&req, &a[3], &a[4])?;
     let mut result = SortedSet::default();
-    if let Some(Value::ZSet(z)) = ctx.read_typed(&a[2], ValueKind::ZSet)?.cloned() {
-        for (m, s) in select_range(&z, &req, &a[3], &a[4])? {
+    if let Some(value) = ctx.read_typed(&a[2], ValueKind::ZSet)?.cloned() {
+        let z = value.as_zset().expect("type checked");
+        for (m, s) in select_range(z, &req, &a[3], &a[4])? {
             result.insert(m.clone(), s);
         }
     }
@@ -1105,10 +1099,10 @@ fn parse_algebra(
 /// Reads one input of the algebra: a sorted set, a set (scores 1), or nothing.
 fn algebra_input(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<(Bytes, f64)>>, CmdError> {
     let now = ctx.now;
-    match ctx.db().get(key, now).map(|e| &e.value) {
+    match ctx.db().get(key, now).map(|e| e.value.view()) {
         None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
-        Some(Value::Set(s)) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
+        Some(ValueRef::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
+        Some(ValueRef::Set(s)) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
         Some(_) => Err(CmdError::WrongType),
     }
 }
@@ -1254,7 +1248,7 @@ fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&a[2])?;
     let opts = parse_scan_options(&a[3..], false)?;
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::ZSet)?;
-    let Some(Value::ZSet(z)) = value else {
+    let Some(z) = value.and_then(Value::as_zset) else {
         out.array(2);
         out.bulk(b"0");
         out.array(0);

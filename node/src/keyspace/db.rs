@@ -40,10 +40,16 @@ impl Entry {
 
 #[derive(Debug, Clone)]
 struct Slot {
-    /// The key, in its own exact-size allocation (16 bytes here rather than a `Bytes`'s 32).
-    key: Box<[u8]>,
+    key: StoredKey,
     entry: Entry,
 }
+
+/// A key as a slot keeps it: up to 15 bytes inline (most keys: no allocation of their
+/// own), longer ones in an exact-size allocation; 16 bytes either way.
+type StoredKey = compact_bytes::CompactBytesSlice;
+
+// 48 bytes, plus the reference count: the 56-byte allocation class.
+const _: () = assert!(std::mem::size_of::<Slot>() == 48);
 
 /// A key for [`Db::insert_key`]: borrowed (copied if new) or already owned.
 enum NewKey<'a> {
@@ -59,19 +65,18 @@ impl NewKey<'_> {
         }
     }
 
-    fn into_boxed(self) -> Box<[u8]> {
+    fn into_stored(self) -> StoredKey {
         match self {
-            NewKey::Borrowed(b) => Box::from(b),
-            NewKey::Owned(b) => b,
+            NewKey::Owned(b) if b.len() > StoredKey::MAX_INLINE => StoredKey::from(b),
+            key => StoredKey::new(key.bytes()),
         }
     }
 }
 
 /// Slots live out of line: the table holds 8-byte pointers, so the buckets a power-of-two
 /// table keeps empty cost 9 bytes each instead of a whole slot. They are reference counted
-/// (8 bytes, which a 72-byte slot's 80-byte allocation class already has room for) so
-/// that copying a segment a snapshot shares copies pointers, not keys and values; a slot
-/// itself is copied only when it is written while shared.
+/// so that copying a segment a snapshot shares copies pointers, not keys and values; a
+/// slot itself is copied only when it is written while shared.
 type SharedSlot = Arc<Slot>;
 type Segment = HashTable<SharedSlot>;
 
@@ -469,7 +474,7 @@ impl Db {
                         .insert((expire_at, Bytes::copy_from_slice(key.bytes())));
                 }
                 vacant.insert(SharedSlot::new(Slot {
-                    key: key.into_boxed(),
+                    key: key.into_stored(),
                     entry,
                 }));
                 self.len += 1;

@@ -11,7 +11,9 @@ pub mod value;
 mod zset;
 
 pub use db::{Db, DbSnapshot, Entry, ScanCursor, SnapshotPart};
-pub use value::{glob_match, remove_field, FieldMap, MemberSet, Value, ValueKind};
+pub use value::{
+    glob_match, remove_field, Collection, FieldMap, MemberSet, Value, ValueKind, ValueRef,
+};
 pub use zset::{is_negative_zero, Score, SortedSet};
 
 /// Milliseconds since the Unix epoch, the unit of every expiry time.

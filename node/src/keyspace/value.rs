@@ -15,8 +15,11 @@ pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
 
 /// A value. Collections are shared on clone and copied on first write while shared.
 ///
-/// A string is a boxed slice (16 bytes, against a `Bytes`'s 32, which keeps a key's slot
-/// in a smaller allocation class) and is copied on clone. Bytes stored in collections
+/// A string is a boxed slice and is copied on clone. The four collections sit behind one
+/// `Arc<Collection>`, so that a value is 16 bytes (the collection pointer takes the place
+/// of the string's length, tagged by the string pointer's null niche) rather than 24:
+/// with the key inline, that keeps a key's slot in the 56-byte allocation class. Match
+/// on [`Value::view`] to see the collection's kind. Bytes stored in collections
 /// (elements, fields, members) must be fresh copies (`Bytes::copy_from_slice(&arg)`), not
 /// clones of request arguments: cloning a `Bytes` that owns a plain allocation gives it a
 /// shared header, which the stored value would then carry for life, and reading a stored
@@ -25,10 +28,34 @@ pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Box<[u8]>),
-    List(Arc<VecDeque<Bytes>>),
-    Hash(Arc<FieldMap>),
-    Set(Arc<MemberSet>),
-    ZSet(Arc<SortedSet>),
+    Coll(Arc<Collection>),
+}
+
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+
+/// The content of a collection value.
+#[derive(Debug, Clone)]
+pub enum Collection {
+    List(VecDeque<Bytes>),
+    Hash(FieldMap),
+    Set(MemberSet),
+    ZSet(SortedSet),
+}
+
+/// A borrowed view of a [`Value`], with the collection's kind visible to `match`.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
+    List(&'a VecDeque<Bytes>),
+    Hash(&'a FieldMap),
+    Set(&'a MemberSet),
+    ZSet(&'a SortedSet),
+}
+
+impl From<Collection> for Value {
+    fn from(collection: Collection) -> Value {
+        Value::Coll(Arc::new(collection))
+    }
 }
 
 /// The type of a value, as TYPE names it.
@@ -83,21 +110,87 @@ pub const INTSET_MAX_ENTRIES: usize = 512;
 
 impl Value {
     pub fn kind(&self) -> ValueKind {
-        match self {
-            Value::Str(_) => ValueKind::Str,
-            Value::List(_) => ValueKind::List,
-            Value::Hash(_) => ValueKind::Hash,
-            Value::Set(_) => ValueKind::Set,
-            Value::ZSet(_) => ValueKind::ZSet,
+        match self.view() {
+            ValueRef::Str(_) => ValueKind::Str,
+            ValueRef::List(_) => ValueKind::List,
+            ValueRef::Hash(_) => ValueKind::Hash,
+            ValueRef::Set(_) => ValueKind::Set,
+            ValueRef::ZSet(_) => ValueKind::ZSet,
         }
     }
 
+    /// The value with its collection's kind visible, for matching.
+    pub fn view(&self) -> ValueRef<'_> {
+        match self {
+            Value::Str(s) => ValueRef::Str(s),
+            Value::Coll(c) => match &**c {
+                Collection::List(l) => ValueRef::List(l),
+                Collection::Hash(h) => ValueRef::Hash(h),
+                Collection::Set(s) => ValueRef::Set(s),
+                Collection::ZSet(z) => ValueRef::ZSet(z),
+            },
+        }
+    }
+
+    /// The collection for writing, copied first if a snapshot or another value shares it;
+    /// None for a string.
+    pub fn collection_mut(&mut self) -> Option<&mut Collection> {
+        match self {
+            Value::Str(_) => None,
+            Value::Coll(c) => Some(Arc::make_mut(c)),
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&VecDeque<Bytes>> {
+        match self.view() {
+            ValueRef::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn as_hash(&self) -> Option<&FieldMap> {
+        match self.view() {
+            ValueRef::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    pub fn as_set(&self) -> Option<&MemberSet> {
+        match self.view() {
+            ValueRef::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_zset(&self) -> Option<&SortedSet> {
+        match self.view() {
+            ValueRef::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+
+    pub fn from_list(list: VecDeque<Bytes>) -> Value {
+        Collection::List(list).into()
+    }
+
+    pub fn from_hash(hash: FieldMap) -> Value {
+        Collection::Hash(hash).into()
+    }
+
+    pub fn from_set(set: MemberSet) -> Value {
+        Collection::Set(set).into()
+    }
+
+    pub fn from_zset(zset: SortedSet) -> Value {
+        Collection::ZSet(zset).into()
+    }
+
     pub fn new_list() -> Value {
-        Value::List(Arc::new(VecDeque::new()))
+        Value::from_list(VecDeque::new())
     }
 
     pub fn new_hash() -> Value {
-        Value::Hash(Arc::new(FieldMap::default()))
+        Value::from_hash(FieldMap::default())
     }
 
     /// A string value holding a copy of `bytes`.
@@ -106,11 +199,11 @@ impl Value {
     }
 
     pub fn new_set() -> Value {
-        Value::Set(Arc::new(MemberSet::default()))
+        Value::from_set(MemberSet::default())
     }
 
     pub fn new_zset() -> Value {
-        Value::ZSet(Arc::new(SortedSet::default()))
+        Value::from_zset(SortedSet::default())
     }
 
     /// Asks for the value's memory ahead of use (see `SnapshotPart::iter`): a string's
@@ -118,29 +211,26 @@ impl Value {
     pub fn prefetch(&self) {
         match self {
             Value::Str(s) => super::db::prefetch_bytes(s),
-            Value::List(l) => mem_prefetch::prefetch_read_data::<_, 3>(&**l),
-            Value::Hash(h) => mem_prefetch::prefetch_read_data::<_, 3>(&**h),
-            Value::Set(s) => mem_prefetch::prefetch_read_data::<_, 3>(&**s),
-            Value::ZSet(z) => mem_prefetch::prefetch_read_data::<_, 3>(&**z),
+            Value::Coll(c) => mem_prefetch::prefetch_read_data::<_, 3>(&**c),
         }
     }
 
     /// Whether a collection has become empty (and so its key must go).
     pub fn is_empty_collection(&self) -> bool {
-        match self {
-            Value::Str(_) => false,
-            Value::List(l) => l.is_empty(),
-            Value::Hash(h) => h.is_empty(),
-            Value::Set(s) => s.is_empty(),
-            Value::ZSet(z) => z.is_empty(),
+        match self.view() {
+            ValueRef::Str(_) => false,
+            ValueRef::List(l) => l.is_empty(),
+            ValueRef::Hash(h) => h.is_empty(),
+            ValueRef::Set(s) => s.is_empty(),
+            ValueRef::ZSet(z) => z.is_empty(),
         }
     }
 
     /// The encoding OBJECT ENCODING reports: what Redis 7.0 would use for this content
     /// under its default thresholds.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Value::Str(s) => {
+        match self.view() {
+            ValueRef::Str(s) => {
                 if s.len() <= 20 && parse_canonical_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
@@ -150,8 +240,8 @@ impl Value {
                 }
             }
             // Redis 7.0 keeps every list as a quicklist (listpack lists came in 7.2).
-            Value::List(_) => "quicklist",
-            Value::Hash(h) => {
+            ValueRef::List(_) => "quicklist",
+            ValueRef::Hash(h) => {
                 if h.len() <= LISTPACK_MAX_ENTRIES
                     && h.iter().all(|(k, v)| {
                         k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE
@@ -162,7 +252,7 @@ impl Value {
                     "hashtable"
                 }
             }
-            Value::Set(s) => {
+            ValueRef::Set(s) => {
                 if s.len() <= INTSET_MAX_ENTRIES
                     && s.iter().all(|m| parse_canonical_i64(m).is_some())
                 {
@@ -171,7 +261,7 @@ impl Value {
                     "hashtable"
                 }
             }
-            Value::ZSet(z) => {
+            ValueRef::ZSet(z) => {
                 if z.is_compact(None) {
                     "listpack"
                 } else {
@@ -184,22 +274,22 @@ impl Value {
     /// An estimate of the bytes this value occupies, for MEMORY USAGE and used_memory.
     pub fn approx_memory(&self) -> usize {
         const BYTES_OVERHEAD: usize = 32;
-        match self {
-            Value::Str(s) => s.len(),
-            Value::List(l) => l.iter().map(|e| e.len() + BYTES_OVERHEAD).sum::<usize>() + 48,
-            Value::Hash(h) => {
+        match self.view() {
+            ValueRef::Str(s) => s.len(),
+            ValueRef::List(l) => l.iter().map(|e| e.len() + BYTES_OVERHEAD).sum::<usize>() + 48,
+            ValueRef::Hash(h) => {
                 h.iter()
                     .map(|(k, v)| k.len() + v.len() + 2 * BYTES_OVERHEAD + 8)
                     .sum::<usize>()
                     + 48
             }
-            Value::Set(s) => {
+            ValueRef::Set(s) => {
                 s.iter()
                     .map(|m| m.len() + BYTES_OVERHEAD + 8)
                     .sum::<usize>()
                     + 48
             }
-            Value::ZSet(z) => {
+            ValueRef::ZSet(z) => {
                 z.iter()
                     .map(|(m, _)| 2 * (m.len() + BYTES_OVERHEAD) + 40)
                     .sum::<usize>()

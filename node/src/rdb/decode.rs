@@ -10,7 +10,6 @@
 //! passed on as events).
 
 use std::io::Read;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -316,7 +315,7 @@ pub fn read_value<R: Read>(
             for _ in 0..n {
                 list.push_back(read_bytes(src)?);
             }
-            Value::List(Arc::new(list))
+            Value::from_list(list)
         }
         types::SET => {
             let n = read_len(src)?;
@@ -326,7 +325,7 @@ pub fn read_value<R: Read>(
                     return Err(duplicate("set member"));
                 }
             }
-            Value::Set(Arc::new(set))
+            Value::from_set(set)
         }
         types::ZSET | types::ZSET_2 => {
             let n = read_len(src)?;
@@ -349,7 +348,7 @@ pub fn read_value<R: Read>(
                     return Err(duplicate("sorted set member"));
                 }
             }
-            Value::ZSet(Arc::new(zset))
+            Value::from_zset(zset)
         }
         types::HASH => {
             let n = read_len(src)?;
@@ -361,7 +360,7 @@ pub fn read_value<R: Read>(
                     return Err(duplicate("hash field"));
                 }
             }
-            Value::Hash(Arc::new(hash))
+            Value::from_hash(hash)
         }
         types::HASH_ZIPMAP => {
             let pairs = read_blob(src, "zipmap", |b| {
@@ -375,7 +374,7 @@ pub fn read_value<R: Read>(
         }
         types::LIST_ZIPLIST => {
             let items = read_blob(src, "ziplist", |b| Ok(to_bytes(&ziplist::decode(b)?)))?;
-            Value::List(Arc::new(items.into()))
+            Value::from_list(items.into())
         }
         types::SET_INTSET => {
             let ints = read_blob(src, "intset", intset::decode)?;
@@ -384,7 +383,7 @@ pub fn read_value<R: Read>(
                 ints.into_iter()
                     .map(|n| Bytes::from(int_text(n).into_boxed_slice())),
             );
-            Value::Set(Arc::new(set))
+            Value::from_set(set)
         }
         types::ZSET_ZIPLIST | types::ZSET_LISTPACK => {
             let zl = ty == types::ZSET_ZIPLIST;
@@ -408,7 +407,7 @@ pub fn read_value<R: Read>(
                     return Err(duplicate("sorted set member"));
                 }
             }
-            Value::ZSet(Arc::new(zset))
+            Value::from_zset(zset)
         }
         types::HASH_ZIPLIST | types::HASH_LISTPACK => {
             let zl = ty == types::HASH_ZIPLIST;
@@ -461,7 +460,7 @@ pub fn read_value<R: Read>(
                 };
                 list.extend(entries.iter().map(|e| e.to_bytes()));
             }
-            Value::List(Arc::new(list))
+            Value::from_list(list)
         }
         types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => return Err(unsupported("stream")),
         types::MODULE | types::MODULE_2 => return Err(unsupported("module value")),
@@ -509,7 +508,7 @@ fn hash_from_pairs(pairs: Vec<(Bytes, Bytes)>, offset: u64) -> Result<Value, Rdb
             });
         }
     }
-    Ok(Value::Hash(Arc::new(hash)))
+    Ok(Value::from_hash(hash))
 }
 
 /// A score stored as text (legacy ZSET type): a length byte, where 253, 254 and 255 mean

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crate::keyspace::value::parse_canonical_i64;
-use crate::keyspace::{DbSnapshot, Value};
+use crate::keyspace::{DbSnapshot, Value, ValueRef};
 use crate::resp::format_double;
 
 use super::crc64::crc64;
@@ -66,35 +66,35 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
 
 /// The type byte Redis 7.0 writes for `value`.
 pub fn value_type(value: &Value) -> u8 {
-    match value {
-        Value::Str(_) => types::STRING,
-        Value::List(_) => types::LIST_QUICKLIST_2,
-        Value::Set(_) if value.encoding() == "intset" => types::SET_INTSET,
-        Value::Set(_) => types::SET,
-        Value::Hash(_) if value.encoding() == "listpack" => types::HASH_LISTPACK,
-        Value::Hash(_) => types::HASH,
-        Value::ZSet(_) if value.encoding() == "listpack" => types::ZSET_LISTPACK,
-        Value::ZSet(_) => types::ZSET_2,
+    match value.view() {
+        ValueRef::Str(_) => types::STRING,
+        ValueRef::List(_) => types::LIST_QUICKLIST_2,
+        ValueRef::Set(_) if value.encoding() == "intset" => types::SET_INTSET,
+        ValueRef::Set(_) => types::SET,
+        ValueRef::Hash(_) if value.encoding() == "listpack" => types::HASH_LISTPACK,
+        ValueRef::Hash(_) => types::HASH,
+        ValueRef::ZSet(_) if value.encoding() == "listpack" => types::ZSET_LISTPACK,
+        ValueRef::ZSet(_) => types::ZSET_2,
     }
 }
 
 /// Appends the body of `value` (everything after the type byte) and returns its type.
 pub fn write_value(out: &mut Vec<u8>, value: &Value) -> u8 {
     let ty = value_type(value);
-    match value {
-        Value::Str(s) => write_string(out, s),
-        Value::List(list) => write_quicklist(out, list.iter().map(|e| &e[..])),
-        Value::Set(set) if ty == types::SET_INTSET => {
+    match value.view() {
+        ValueRef::Str(s) => write_string(out, s),
+        ValueRef::List(list) => write_quicklist(out, list.iter().map(|e| &e[..])),
+        ValueRef::Set(set) if ty == types::SET_INTSET => {
             let mut ints: Vec<i64> = set.iter().filter_map(|m| parse_canonical_i64(m)).collect();
             write_string(out, &intset::encode(&mut ints));
         }
-        Value::Set(set) => {
+        ValueRef::Set(set) => {
             write_len(out, set.len() as u64);
             for m in set.iter() {
                 write_string(out, m);
             }
         }
-        Value::Hash(hash) if ty == types::HASH_LISTPACK => {
+        ValueRef::Hash(hash) if ty == types::HASH_LISTPACK => {
             let mut lp = ListpackWriter::new();
             for (f, v) in hash.iter() {
                 lp.push(f);
@@ -102,14 +102,14 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> u8 {
             }
             write_string(out, &lp.finish());
         }
-        Value::Hash(hash) => {
+        ValueRef::Hash(hash) => {
             write_len(out, hash.len() as u64);
             for (f, v) in hash.iter() {
                 write_string(out, f);
                 write_string(out, v);
             }
         }
-        Value::ZSet(zset) if ty == types::ZSET_LISTPACK => {
+        ValueRef::ZSet(zset) if ty == types::ZSET_LISTPACK => {
             let mut lp = ListpackWriter::new();
             for (m, score) in zset.iter() {
                 lp.push(m);
@@ -120,7 +120,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> u8 {
             }
             write_string(out, &lp.finish());
         }
-        Value::ZSet(zset) => {
+        ValueRef::ZSet(zset) => {
             write_len(out, zset.len() as u64);
             for (m, score) in zset.iter().rev() {
                 write_string(out, m);
