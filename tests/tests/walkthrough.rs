@@ -85,9 +85,16 @@ fn master_replica_walkthrough_as_written() {
         .0
         .starts_with("NOAUTH Authentication required."));
 
-    wait_until(Duration::from_secs(30), "the replica online", || {
-        on_master(&["INFO", "REPLICATION"]).contains("state=online")
-    });
+    // Online comes first; the offset follows with the replica's next ACK (once a second),
+    // which may be the first to cover the two writes.
+    wait_until(
+        Duration::from_secs(30),
+        "the replica online and acknowledging",
+        || {
+            let info = on_master(&["INFO", "REPLICATION"]);
+            info.contains("state=online") && !info.contains("state=online,offset=0,")
+        },
+    );
     let info = on_master(&["INFO", "REPLICATION"]);
     assert!(info.starts_with("# Replication\r\n"), "{info}");
     assert_eq!(field(&info, "role"), "master");
