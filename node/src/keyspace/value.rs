@@ -17,9 +17,9 @@ pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
 ///
 /// A string is a boxed slice and is copied on clone. The four collections sit behind one
 /// `Arc<Collection>`, so that a value is 16 bytes (the collection pointer takes the place
-/// of the string's length, tagged by the string pointer's null niche) rather than 24:
-/// with the key inline, that keeps a key's slot in the 56-byte allocation class. Match
-/// on [`Value::view`] to see the collection's kind. Bytes stored in collections
+/// of the string's length, tagged by the string pointer's null niche) rather than 24,
+/// which brings a key's slot within 4 bytes of mimalloc's 48-byte class (see `Slot`).
+/// Match on [`Value::view`] to see the collection's kind. Bytes stored in collections
 /// (elements, fields, members) must be fresh copies (`Bytes::copy_from_slice(&arg)`), not
 /// clones of request arguments: cloning a `Bytes` that owns a plain allocation gives it a
 /// shared header, which the stored value would then carry for life, and reading a stored
