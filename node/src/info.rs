@@ -129,7 +129,11 @@ fn server_section(server: &Server, out: &mut String) {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
     );
-    line(out, "io_threads_active", 0);
+    line(
+        out,
+        "io_threads_active",
+        u64::from(config.get_u64("io-threads") > 1),
+    );
 }
 
 fn clients_section(server: &Server, out: &mut String) {

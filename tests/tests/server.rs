@@ -314,6 +314,43 @@ fn maxclients_refuses_the_extra_connection() {
     assert_reply(&mut a, &["PING"], "+PONG\r\n");
 }
 
+/// Threads of process `pid` named by tokio (its workers, and its pool for blocking work).
+fn runtime_threads(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("task list")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("tokio-"))
+        .count()
+}
+
+#[test]
+fn io_threads_sets_how_many_threads_serve_clients() {
+    let mut threads = Vec::new();
+    for (setting, active) in [(None, "0"), (Some("3"), "1")] {
+        let args: Vec<&str> = setting.map_or(vec![], |n| vec!["--io-threads", n]);
+        let node = Node::tandem(&args);
+        let mut c = node.client();
+        let info = c.cmd(&["INFO", "server"]).text();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                .unwrap_or_else(|| panic!("INFO lacks {name}"))
+                .trim()
+                .to_string()
+        };
+        assert_eq!(field("io_threads_active"), active, "io-threads {setting:?}");
+        let expected = setting.unwrap_or("1");
+        assert_reply(
+            &mut c,
+            &["CONFIG", "GET", "io-threads"],
+            &format!("*2\r\n$10\r\nio-threads\r\n$1\r\n{expected}\r\n"),
+        );
+        threads.push(runtime_threads(&field("process_id")));
+    }
+    // Three client threads instead of the default one.
+    assert_eq!(threads[1], threads[0] + 2, "runtime threads {threads:?}");
+}
+
 #[test]
 fn idle_clients_are_closed_after_timeout() {
     let node = Node::tandem(&["--timeout", "1"]);
