@@ -495,6 +495,12 @@ fn restore_errors_match_redis() {
     );
     let (t, r) = d.both(&["PTTL", "ttl"]);
     assert!(t.int() > 90_000 && r.int() > 90_000, "{t:?} {r:?}");
+    // IDLETIME backdates the key's last access, as OBJECT IDLETIME then reports.
+    let (t, r) = d.both(&["OBJECT", "IDLETIME", "ttl"]);
+    assert!(
+        (10..=11).contains(&t.int()) && (10..=11).contains(&r.int()),
+        "{t:?} {r:?}"
+    );
     d.check(&["TTL", "freq"]);
 }
 

@@ -39,14 +39,17 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 struct RestoreArgs {
     replace: bool,
     absttl: bool,
+    /// IDLETIME: seconds since the key's last access, as OBJECT IDLETIME will report.
+    idle_secs: Option<u64>,
 }
 
 fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
     let mut opts = RestoreArgs {
         replace: false,
         absttl: false,
+        idle_secs: None,
     };
-    let (mut idle, mut freq) = (false, false);
+    let mut freq = false;
     let mut j = 4;
     while j < a.len() {
         let has_value = j + 1 < a.len();
@@ -55,13 +58,11 @@ fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
         } else if is(&a[j], "ABSTTL") {
             opts.absttl = true;
         } else if is(&a[j], "IDLETIME") && has_value && !freq {
-            // Accepted and checked; tandem keeps no LRU clock a payload could set.
-            if args::int(&a[j + 1])? < 0 {
-                return Err(CmdError::msg("ERR Invalid IDLETIME value, must be >= 0"));
-            }
-            idle = true;
+            let secs = u64::try_from(args::int(&a[j + 1])?)
+                .map_err(|_| CmdError::msg("ERR Invalid IDLETIME value, must be >= 0"))?;
+            opts.idle_secs = Some(secs);
             j += 1;
-        } else if is(&a[j], "FREQ") && has_value && !idle {
+        } else if is(&a[j], "FREQ") && has_value && opts.idle_secs.is_none() {
             if !(0..=255).contains(&args::int(&a[j + 1])?) {
                 return Err(CmdError::msg(
                     "ERR Invalid FREQ value, must be >= 0 and <= 255",
@@ -107,6 +108,9 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     ctx.db().insert(key, value, expire_at as u64);
+    if let Some(secs) = opts.idle_secs {
+        ctx.db().set_idle_secs(key, secs);
+    }
     ctx.modified(key);
     if ttl != 0 && !opts.absttl {
         let mut propagated = a.to_vec();

@@ -520,7 +520,6 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if a.len() != 3 {
         return Err(super::unknown_subcommand("object", sub));
     }
-    let clock = ctx.state.dbs[ctx.client.db].clock_secs;
     let policy_lfu = ctx.server.config().get("maxmemory-policy").contains("lfu");
     let Some(entry) = ctx.state.dbs[ctx.client.db]
         .peek(&a[2])
@@ -538,8 +537,8 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if policy_lfu {
             return Err(CmdError::msg("ERR An LRU maxmemory policy is not selected, access time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        let idle = clock.saturating_sub(entry.last_access());
-        ctx.out.int(idle as i64);
+        let idle = ctx.state.dbs[ctx.client.db].idle_secs(&a[2]).unwrap_or(0);
+        ctx.out.int(i64::from(idle));
     } else if is(sub, "FREQ") {
         if !policy_lfu {
             return Err(CmdError::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));

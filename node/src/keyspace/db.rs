@@ -4,12 +4,11 @@ use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 
 use bytes::Bytes;
-use hashbrown::hash_table::Entry as TableEntry;
-use hashbrown::HashTable;
 // Counted without a weak count: 8 bytes less per slot and segment, and a uniqueness check
 // that is one load.
 use triomphe::Arc;
 
+use super::segment::{self, CLOCK_MASK};
 use super::value::Value;
 
 /// Average number of keys per copy-on-write segment; past it the database splits one more
@@ -18,23 +17,18 @@ use super::value::Value;
 /// BGSAVE or a full sync runs.
 const KEYS_PER_SEGMENT: usize = 32;
 
-/// What a key holds: its value, its expiry time, and when it was last touched.
+/// What a key holds: its value and its expiry time. (When it was last touched is kept by
+/// its segment, see [`Db::idle_secs`].)
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds; 0 means the key never expires.
     expire_at: u64,
-    /// Seconds (server clock) of the last access, for OBJECT IDLETIME.
-    last_access: u32,
 }
 
 impl Entry {
     pub fn expire_at(&self) -> Option<u64> {
         (self.expire_at != 0).then_some(self.expire_at)
-    }
-
-    pub fn last_access(&self) -> u32 {
-        self.last_access
     }
 }
 
@@ -48,10 +42,10 @@ struct Slot {
 /// own), longer ones in an exact-size allocation; 16 bytes either way.
 type StoredKey = compact_bytes::CompactBytesSlice;
 
-// 44 bytes of fields padded to 48, plus the reference count: mimalloc rounds the 56 up to
-// its 64-byte class (small blocks come in 16-byte steps on x86-64). The 48-byte class
-// needs 4 bytes less, the size of the access time.
-const _: () = assert!(std::mem::size_of::<Slot>() == 48);
+// 40 bytes, plus the 8-byte reference count: exactly mimalloc's 48-byte class (small
+// blocks come in 16-byte steps on x86-64, so 4 bytes more, such as an access time, would
+// take the 64-byte one).
+const _: () = assert!(std::mem::size_of::<Slot>() == 40);
 
 /// A key for [`Db::insert_key`]: borrowed (copied if new) or already owned.
 enum NewKey<'a> {
@@ -75,12 +69,11 @@ impl NewKey<'_> {
     }
 }
 
-/// Slots live out of line: the table holds 8-byte pointers, so the buckets a power-of-two
-/// table keeps empty cost 9 bytes each instead of a whole slot. They are reference counted
-/// so that copying a segment a snapshot shares copies pointers, not keys and values; a
-/// slot itself is copied only when it is written while shared.
+/// Slots live out of line, reference counted, so that copying a segment a snapshot shares
+/// copies pointers, not keys and values; a slot itself is copied only when it is written
+/// while shared.
 type SharedSlot = Arc<Slot>;
-type Segment = HashTable<SharedSlot>;
+type Segment = segment::Segment<SharedSlot>;
 
 /// A position in a SCAN: the index of the next segment to visit; 0 starts and ends a scan.
 /// Splitting moves keys only to segments after every existing one, so a scan in segment
@@ -192,7 +185,7 @@ impl Default for Db {
 impl Db {
     pub fn new() -> Db {
         Db {
-            segments: vec![Arc::new(HashTable::new())],
+            segments: vec![Arc::new(Segment::default())],
             base: 1,
             split: 0,
             hasher: foldhash::fast::FixedState::with_seed(rand::random()),
@@ -242,34 +235,28 @@ impl Db {
         while self.segments.len() < wanted {
             self.split_next();
         }
-        let hasher = self.hasher;
         for seg in &mut self.segments {
             let room = KEYS_PER_SEGMENT.saturating_sub(seg.len());
             if room > 0 && seg.capacity() < KEYS_PER_SEGMENT {
-                Arc::make_mut(seg).reserve(room, |s| hasher.hash_one(&s.key[..]));
+                Arc::make_mut(seg).reserve(room);
             }
         }
     }
 
     fn split_next(&mut self) {
         let old = std::mem::take(&mut self.segments[self.split]);
-        let mut stay = HashTable::with_capacity(old.len() / 2 + 1);
-        let mut moved = HashTable::with_capacity(old.len() / 2 + 1);
         let high_bit = self.base;
         let hasher = self.hasher;
-        let mut place = |slot: SharedSlot| {
-            let hash = hasher.hash_one(&slot.key[..]);
-            let target = if Self::segment_bits(hash) & high_bit != 0 {
-                &mut moved
-            } else {
-                &mut stay
-            };
-            target.insert_unique(hash, slot, |s| hasher.hash_one(&s.key[..]));
-        };
+        let to_moved =
+            |slot: &SharedSlot| Self::segment_bits(hasher.hash_one(&slot.key[..])) & high_bit != 0;
+        // Exact sizes: the halves grow a quarter at a time from there.
+        let moving = old.iter().filter(|s| to_moved(s)).count();
+        let mut stay = Segment::with_capacity(old.len() - moving);
+        let mut moved = Segment::with_capacity(moving);
         match Arc::try_unwrap(old) {
-            Ok(table) => table.into_iter().for_each(&mut place),
+            Ok(seg) => seg.split_into(&mut stay, &mut moved, to_moved),
             // A snapshot shares it: the snapshot keeps the original.
-            Err(shared) => shared.iter().cloned().for_each(&mut place),
+            Err(shared) => shared.split_cloned_into(&mut stay, &mut moved, to_moved),
         }
         self.segments[self.split] = Arc::new(stay);
         self.segments.push(Arc::new(moved));
@@ -307,17 +294,23 @@ impl Db {
     }
 
     fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
-        self.segments[self.segment_of(hash)]
-            .find(hash, |s| *s.key == *key)
-            .map(|s| &**s)
+        let seg = &self.segments[self.segment_of(hash)];
+        seg.find(hash, |s| *s.key == *key).map(|i| &**seg.get(i))
     }
 
     /// The slot of `key` for writing, copying its segment's table and then the slot itself
-    /// where a snapshot shares them.
-    fn find_slot_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Slot> {
+    /// where a snapshot shares them; `touch` also records an access.
+    fn find_slot_mut(&mut self, hash: u64, key: &[u8], touch: bool) -> Option<&mut Slot> {
         let idx = self.segment_of(hash);
-        let seg = Arc::make_mut(&mut self.segments[idx]);
-        seg.find_mut(hash, |s| *s.key == *key).map(Arc::make_mut)
+        let clock = self.clock_secs;
+        let seg = &mut self.segments[idx];
+        // Avoid copying a shared segment just to learn the key is absent.
+        let i = seg.find(hash, |s| *s.key == *key)?;
+        let seg = Arc::make_mut(seg);
+        if touch {
+            seg.touch(i, clock);
+        }
+        Some(Arc::make_mut(seg.get_mut(i)))
     }
 
     /// Deletes `key` if its time has passed; returns whether it is (logically) expired.
@@ -348,7 +341,8 @@ impl Db {
         let hash = self.hash(key);
         let idx = self.segment_of(hash);
         if Arc::strong_count(&self.segments[idx]) == 1 {
-            return self.find_live_unique(idx, hash, key, now).map(|s| &s.entry);
+            let i = self.find_live_unique(idx, hash, key, now)?;
+            return Some(&self.segments[idx].get(i).entry);
         }
         // A snapshot shares this segment: look without copying it.
         if self.expire_if_due(hash, key, now) {
@@ -358,23 +352,18 @@ impl Db {
     }
 
     /// One-lookup read of a live entry in a segment nobody else shares (its slot may
-    /// still be shared), deleting it instead when its time has passed.
-    fn find_live_unique(
-        &mut self,
-        idx: usize,
-        hash: u64,
-        key: &[u8],
-        now: u64,
-    ) -> Option<&mut SharedSlot> {
+    /// still be shared), deleting it instead when its time has passed. Returns its
+    /// position in the segment.
+    fn find_live_unique(&mut self, idx: usize, hash: u64, key: &[u8], now: u64) -> Option<usize> {
         let seg =
             Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
-        let occupied = seg.find_entry(hash, |s| *s.key == *key).ok()?;
-        let expire_at = occupied.get().entry.expire_at;
+        let i = seg.find(hash, |s| *s.key == *key)?;
+        let expire_at = seg.get(i).entry.expire_at;
         if expire_at == 0 || expire_at > now {
-            return Some(occupied.into_mut());
+            return Some(i);
         }
         if self.delete_expired {
-            occupied.remove();
+            seg.swap_remove(i);
             self.len -= 1;
             let key = Bytes::copy_from_slice(key);
             self.expiry_index.remove(&(expire_at, key.clone()));
@@ -389,21 +378,37 @@ impl Db {
         let hash = self.hash(key);
         let idx = self.segment_of(hash);
         if Arc::strong_count(&self.segments[idx]) == 1 {
+            let i = self.find_live_unique(idx, hash, key, now)?;
             let clock = self.clock_secs;
-            return self.find_live_unique(idx, hash, key, now).map(|s| {
-                let s = Arc::make_mut(s);
-                s.entry.last_access = clock;
-                &mut s.entry
-            });
+            let seg = Arc::get_mut(&mut self.segments[idx]).expect("checked unique");
+            seg.touch(i, clock);
+            return Some(&mut Arc::make_mut(seg.get_mut(i)).entry);
         }
         if self.expire_if_due(hash, key, now) {
             return None;
         }
-        let clock = self.clock_secs;
-        self.find_slot_mut(hash, key).map(|s| {
-            s.entry.last_access = clock;
-            &mut s.entry
-        })
+        self.find_slot_mut(hash, key, true).map(|s| &mut s.entry)
+    }
+
+    /// Seconds since `key` was last written or read for writing (OBJECT IDLETIME), on the
+    /// 24-bit clock Redis also uses; None when absent. Does not consider expiry.
+    pub fn idle_secs(&self, key: &[u8]) -> Option<u32> {
+        let hash = self.hash(key);
+        let seg = &self.segments[self.segment_of(hash)];
+        let i = seg.find(hash, |s| *s.key == *key)?;
+        Some(self.clock_secs.wrapping_sub(seg.access_clock(i)) & CLOCK_MASK)
+    }
+
+    /// Backdates the last access of `key` by `secs` (RESTORE ... IDLETIME); the clock wraps
+    /// as in Redis, so an idle time past its 194 days reads modulo that.
+    pub fn set_idle_secs(&mut self, key: &[u8], secs: u64) {
+        let hash = self.hash(key);
+        let idx = self.segment_of(hash);
+        let clock = self.clock_secs.wrapping_sub(secs as u32);
+        let seg = &mut self.segments[idx];
+        if let Some(i) = seg.find(hash, |s| *s.key == *key) {
+            Arc::make_mut(seg).touch(i, clock);
+        }
     }
 
     /// Reads an entry without expiring or stamping it (OBJECT, DEBUG, snapshots).
@@ -441,23 +446,15 @@ impl Db {
 
     fn insert_key(&mut self, key: NewKey<'_>, value: Value, expire_at: u64) -> Option<Entry> {
         let hash = self.hash(key.bytes());
-        let entry = Entry {
-            value,
-            expire_at,
-            last_access: self.clock_secs,
-        };
+        let entry = Entry { value, expire_at };
         let idx = self.segment_of(hash);
-        let hasher = self.hasher;
+        let clock = self.clock_secs;
         let seg = Arc::make_mut(&mut self.segments[idx]);
         // One probe: replace in place on the common overwrite path, or insert.
-        let found = seg.entry(
-            hash,
-            |s| *s.key == *key.bytes(),
-            |s| hasher.hash_one(&s.key[..]),
-        );
-        match found {
-            TableEntry::Occupied(occupied) => {
-                let slot = Arc::make_mut(occupied.into_mut());
+        match seg.find(hash, |s| *s.key == *key.bytes()) {
+            Some(i) => {
+                seg.touch(i, clock);
+                let slot = Arc::make_mut(seg.get_mut(i));
                 let old = std::mem::replace(&mut slot.entry, entry);
                 if old.expire_at != expire_at {
                     let owned = Bytes::copy_from_slice(key.bytes());
@@ -470,15 +467,16 @@ impl Db {
                 }
                 Some(old)
             }
-            TableEntry::Vacant(vacant) => {
+            None => {
                 if expire_at != 0 {
                     self.expiry_index
                         .insert((expire_at, Bytes::copy_from_slice(key.bytes())));
                 }
-                vacant.insert(SharedSlot::new(Slot {
+                let slot = SharedSlot::new(Slot {
                     key: key.into_stored(),
                     entry,
-                }));
+                });
+                seg.push(hash, slot, clock);
                 self.len += 1;
                 self.split_if_loaded();
                 None
@@ -490,7 +488,7 @@ impl Db {
     /// SETRANGE); a new key gets none.
     pub fn set_value_keep_ttl(&mut self, key: &[u8], value: Value) {
         let hash = self.hash(key);
-        match self.find_slot_mut(hash, key) {
+        match self.find_slot_mut(hash, key, true) {
             Some(slot) => slot.entry.value = value,
             None => {
                 self.insert(key, value, 0);
@@ -507,14 +505,9 @@ impl Db {
     fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
         let idx = self.segment_of(hash);
         let seg = &mut self.segments[idx];
-        let matches = |s: &SharedSlot| *s.key == *key;
         // Avoid copying a shared segment just to learn the key is absent.
-        seg.find(hash, matches)?;
-        let seg = Arc::make_mut(seg);
-        let shared = match seg.find_entry(hash, matches) {
-            Ok(occupied) => occupied.remove().0,
-            Err(_) => return None,
-        };
+        let i = seg.find(hash, |s| *s.key == *key)?;
+        let shared = Arc::make_mut(seg).swap_remove(i);
         self.len -= 1;
         let entry = match Arc::try_unwrap(shared) {
             Ok(slot) => slot.entry,
@@ -531,7 +524,7 @@ impl Db {
     /// Sets or clears (`0`) the expiry of an existing key. Returns false when absent.
     pub fn set_expire(&mut self, key: &[u8], expire_at: u64) -> bool {
         let hash = self.hash(key);
-        let Some(slot) = self.find_slot_mut(hash, key) else {
+        let Some(slot) = self.find_slot_mut(hash, key, false) else {
             return false;
         };
         let old = std::mem::replace(&mut slot.entry.expire_at, expire_at);
@@ -547,7 +540,7 @@ impl Db {
 
     /// Deletes every key.
     pub fn clear(&mut self) {
-        self.segments = vec![Arc::new(HashTable::new())];
+        self.segments = vec![Arc::new(Segment::default())];
         self.base = 1;
         self.split = 0;
         self.len = 0;

@@ -7,6 +7,7 @@
 //! them.
 
 mod db;
+mod segment;
 pub mod value;
 mod zset;
 
