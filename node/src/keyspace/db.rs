@@ -211,7 +211,7 @@ impl Db {
         }
     }
 
-    /// Middle bits of the hash: hashbrown uses the low bits for buckets and the top 7 for tags.
+    /// Middle bits of the hash: segments tag their keys with the top byte.
     fn segment_bits(hash: u64) -> usize {
         (hash >> 32) as usize
     }
