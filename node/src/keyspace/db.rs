@@ -75,6 +75,11 @@ impl NewKey<'_> {
 type SharedSlot = Arc<Slot>;
 type Segment = segment::Segment<SharedSlot>;
 
+/// Where `key` (of hash `hash`) sits in `seg`.
+fn position(seg: &Segment, hash: u64, key: &[u8]) -> Option<usize> {
+    seg.find(hash, |s| *s.key == *key)
+}
+
 /// A position in a SCAN: the index of the next segment to visit; 0 starts and ends a scan.
 /// Splitting moves keys only to segments after every existing one, so a scan in segment
 /// order never misses a key that was present throughout (it may return a moved key twice).
@@ -295,18 +300,23 @@ impl Db {
 
     fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
         let seg = &self.segments[self.segment_of(hash)];
-        seg.find(hash, |s| *s.key == *key).map(|i| &**seg.get(i))
+        position(seg, hash, key).map(|i| &**seg.get(i))
+    }
+
+    /// The segment holding `key`, made the database's own (copied where a snapshot shares
+    /// it), with the key's position in it; None, copying nothing, when the key is absent.
+    fn unshared_position(&mut self, hash: u64, key: &[u8]) -> Option<(&mut Segment, usize)> {
+        let idx = self.segment_of(hash);
+        let seg = &mut self.segments[idx];
+        let i = position(seg, hash, key)?;
+        Some((Arc::make_mut(seg), i))
     }
 
     /// The slot of `key` for writing, copying its segment's table and then the slot itself
     /// where a snapshot shares them; `touch` also records an access.
     fn find_slot_mut(&mut self, hash: u64, key: &[u8], touch: bool) -> Option<&mut Slot> {
-        let idx = self.segment_of(hash);
         let clock = self.clock_secs;
-        let seg = &mut self.segments[idx];
-        // Avoid copying a shared segment just to learn the key is absent.
-        let i = seg.find(hash, |s| *s.key == *key)?;
-        let seg = Arc::make_mut(seg);
+        let (seg, i) = self.unshared_position(hash, key)?;
         if touch {
             seg.touch(i, clock);
         }
@@ -357,7 +367,7 @@ impl Db {
     fn find_live_unique(&mut self, idx: usize, hash: u64, key: &[u8], now: u64) -> Option<usize> {
         let seg =
             Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
-        let i = seg.find(hash, |s| *s.key == *key)?;
+        let i = position(seg, hash, key)?;
         let expire_at = seg.get(i).entry.expire_at;
         if expire_at == 0 || expire_at > now {
             return Some(i);
@@ -395,7 +405,7 @@ impl Db {
     pub fn idle_secs(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hash(key);
         let seg = &self.segments[self.segment_of(hash)];
-        let i = seg.find(hash, |s| *s.key == *key)?;
+        let i = position(seg, hash, key)?;
         Some(self.clock_secs.wrapping_sub(seg.access_clock(i)) & CLOCK_MASK)
     }
 
@@ -403,11 +413,9 @@ impl Db {
     /// as in Redis, so an idle time past its 194 days reads modulo that.
     pub fn set_idle_secs(&mut self, key: &[u8], secs: u64) {
         let hash = self.hash(key);
-        let idx = self.segment_of(hash);
         let clock = self.clock_secs.wrapping_sub(secs as u32);
-        let seg = &mut self.segments[idx];
-        if let Some(i) = seg.find(hash, |s| *s.key == *key) {
-            Arc::make_mut(seg).touch(i, clock);
+        if let Some((seg, i)) = self.unshared_position(hash, key) {
+            seg.touch(i, clock);
         }
     }
 
@@ -451,7 +459,7 @@ impl Db {
         let clock = self.clock_secs;
         let seg = Arc::make_mut(&mut self.segments[idx]);
         // One probe: replace in place on the common overwrite path, or insert.
-        match seg.find(hash, |s| *s.key == *key.bytes()) {
+        match position(seg, hash, key.bytes()) {
             Some(i) => {
                 seg.touch(i, clock);
                 let slot = Arc::make_mut(seg.get_mut(i));
@@ -503,11 +511,8 @@ impl Db {
     }
 
     fn remove_hashed(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
-        let idx = self.segment_of(hash);
-        let seg = &mut self.segments[idx];
-        // Avoid copying a shared segment just to learn the key is absent.
-        let i = seg.find(hash, |s| *s.key == *key)?;
-        let shared = Arc::make_mut(seg).swap_remove(i);
+        let (seg, i) = self.unshared_position(hash, key)?;
+        let shared = seg.swap_remove(i);
         self.len -= 1;
         let entry = match Arc::try_unwrap(shared) {
             Ok(slot) => slot.entry,

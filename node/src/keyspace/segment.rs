@@ -123,16 +123,10 @@ impl<T> Segment<T> {
         self.items.iter()
     }
 
-    /// Moves every item into `pick(item)`'s segment, keeping tags and access clocks.
+    /// Moves every item into `moved` where `to_moved(item)`, else into `stay`, keeping
+    /// tags and access clocks.
     pub fn split_into(self, stay: &mut Self, moved: &mut Self, to_moved: impl Fn(&T) -> bool) {
-        for (m, item) in self.meta.into_iter().zip(self.items) {
-            let target = if to_moved(&item) {
-                &mut *moved
-            } else {
-                &mut *stay
-            };
-            target.push_with_meta(m, item);
-        }
+        distribute(self.meta.into_iter().zip(self.items), stay, moved, to_moved);
     }
 }
 
@@ -145,14 +139,25 @@ impl<T: Clone> Segment<T> {
         moved: &mut Self,
         to_moved: impl Fn(&T) -> bool,
     ) {
-        for (m, item) in self.meta.iter().zip(&self.items) {
-            let target = if to_moved(item) {
-                &mut *moved
-            } else {
-                &mut *stay
-            };
-            target.push_with_meta(*m, item.clone());
-        }
+        let pairs = self.meta.iter().copied().zip(self.items.iter().cloned());
+        distribute(pairs, stay, moved, to_moved);
+    }
+}
+
+/// Pushes each (meta, item) pair onto `moved` or `stay` as `to_moved` says.
+fn distribute<T>(
+    pairs: impl Iterator<Item = (u32, T)>,
+    stay: &mut Segment<T>,
+    moved: &mut Segment<T>,
+    to_moved: impl Fn(&T) -> bool,
+) {
+    for (m, item) in pairs {
+        let target = if to_moved(&item) {
+            &mut *moved
+        } else {
+            &mut *stay
+        };
+        target.push_with_meta(m, item);
     }
 }
 

@@ -18,7 +18,7 @@ pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
 /// A string is a boxed slice and is copied on clone. The four collections sit behind one
 /// `Arc<Collection>`, so that a value is 16 bytes (the collection pointer takes the place
 /// of the string's length, tagged by the string pointer's null niche) rather than 24,
-/// which brings a key's slot within 4 bytes of mimalloc's 48-byte class (see `Slot`).
+/// which keeps a key's slot in mimalloc's 48-byte class (see `Slot`).
 /// Match on [`Value::view`] to see the collection's kind. Bytes stored in collections
 /// (elements, fields, members) must be fresh copies (`Bytes::copy_from_slice(&arg)`), not
 /// clones of request arguments: cloning a `Bytes` that owns a plain allocation gives it a
