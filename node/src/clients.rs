@@ -22,7 +22,9 @@ pub struct ClientInfo {
     pub addr: String,
     pub laddr: String,
     pub created: Instant,
-    pub last_interaction: Mutex<Instant>,
+    /// Unix time in ms of the last batch of commands run (CLIENT LIST `idle=`), stamped
+    /// with the clock reading the batch already takes.
+    pub last_interaction_ms: AtomicU64,
     pub name: Mutex<Option<Bytes>>,
     pub db: AtomicUsize,
     /// Name of the last command run (CLIENT LIST `cmd=`).
@@ -38,8 +40,11 @@ pub struct ClientInfo {
     /// `N` normal, `S` replica, `M` master link, `P` pubsub, `O` monitor, `x` in MULTI...
     pub flags: Mutex<String>,
     pub resp: AtomicUsize,
-    /// Signalled to make the connection close (CLIENT KILL, output limit exceeded).
+    /// Signalled to make the connection close (CLIENT KILL, output limit exceeded), for
+    /// a task busy writing or blocked; an idle connection hears it on `outbound`.
     pub kill: Notify,
+    /// The connection's queue of messages from other tasks.
+    outbound: mpsc::UnboundedSender<Outbound>,
     pub killed: std::sync::atomic::AtomicBool,
     pub tls: bool,
 }
@@ -48,6 +53,7 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill.notify_one();
+        let _ = self.outbound.send(Outbound::Kill);
     }
 
     /// The client's class as CLIENT LIST TYPE / CLIENT KILL TYPE name it.
@@ -72,11 +78,10 @@ impl ClientInfo {
 
     /// One line of CLIENT LIST, in Redis 7.0's field order.
     pub fn list_line(&self) -> String {
-        let now = Instant::now();
-        let age = now.duration_since(self.created).as_secs();
-        let idle = now
-            .duration_since(*self.last_interaction.lock().expect("lock"))
-            .as_secs();
+        let age = self.created.elapsed().as_secs();
+        let idle = crate::keyspace::now_ms()
+            .saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed))
+            / 1000;
         let name = self
             .name
             .lock()
@@ -194,9 +199,9 @@ impl ClientState {
     /// registered in `registry`; the caller unregisters it when done.
     pub fn internal_master(registry: &ClientRegistry) -> ClientState {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
-        let info = registry.register(nowhere, nowhere, false);
         // Nothing is ever published to it: the receiving side is dropped.
         let (tx, _) = mpsc::unbounded_channel();
+        let info = registry.register(nowhere, nowhere, false, tx.clone());
         let mut client = ClientState::new(info, true, tx);
         client.is_master = true;
         client
@@ -250,8 +255,15 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    /// Registers a new connection and returns its shared info.
-    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr, tls: bool) -> Arc<ClientInfo> {
+    /// Registers a new connection, whose task receives `outbound`, and returns its
+    /// shared info.
+    pub fn register(
+        &self,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        tls: bool,
+        outbound: mpsc::UnboundedSender<Outbound>,
+    ) -> Arc<ClientInfo> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let now = Instant::now();
         let info = Arc::new(ClientInfo {
@@ -259,7 +271,7 @@ impl ClientRegistry {
             addr: addr.to_string(),
             laddr: laddr.to_string(),
             created: now,
-            last_interaction: Mutex::new(now),
+            last_interaction_ms: AtomicU64::new(crate::keyspace::now_ms()),
             name: Mutex::new(None),
             db: AtomicUsize::new(0),
             last_cmd: Mutex::new("NULL"),
@@ -271,6 +283,7 @@ impl ClientRegistry {
             flags: Mutex::new(String::new()),
             resp: AtomicUsize::new(2),
             kill: Notify::new(),
+            outbound,
             killed: std::sync::atomic::AtomicBool::new(false),
             tls,
         });

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -71,7 +71,10 @@ pub async fn serve<S>(
         let _ = stream.write_all(PROTECTED_MODE_DENIED).await;
         return;
     }
-    let info = server.clients.register(peer, local, tls.is_some());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let info = server
+        .clients
+        .register(peer, local, tls.is_some(), tx.clone());
     // tls-auth-clients-user: a verified certificate whose CN is `default` authenticates as
     // the default user (the only user tandem has).
     let cn_user = tls.flatten();
@@ -79,7 +82,6 @@ pub async fn serve<S>(
     if let Some(user) = cn_user.as_deref().filter(|u| *u != "default") {
         verbose!("TLS client {peer} presented CN {user:?}, which names no user here; AUTH is still required");
     }
-    let (tx, rx) = mpsc::unbounded_channel();
     let client = ClientState::new(info.clone(), !auth_required || authenticated_by_cert, tx);
     let mut conn = Connection {
         server: server.clone(),
@@ -90,6 +92,7 @@ pub async fn serve<S>(
         rx,
         limits: (server.limits_version(), server.limits()),
         parser: RequestParser::new(server.limits().parse),
+        published_cmd: "NULL",
     };
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
@@ -136,6 +139,8 @@ struct Connection {
     /// Cached [`Server::limits`] with the version they were read at.
     limits: (u64, ClientLimits),
     parser: RequestParser,
+    /// The command name last written to `ClientInfo::last_cmd`.
+    published_cmd: &'static str,
 }
 
 impl Connection {
@@ -268,8 +273,14 @@ impl Connection {
             }
         };
         drop(state);
+        let info = &self.client.info;
+        info.last_interaction_ms.store(now, Ordering::Relaxed);
+        // A pipeline repeats its command: publish the name only when it changes.
         if let Some(name) = self.client.last_cmd.take() {
-            *self.client.info.last_cmd.lock().expect("lock") = name;
+            if !std::ptr::eq(name, self.published_cmd) {
+                *info.last_cmd.lock().expect("lock") = name;
+                self.published_cmd = name;
+            }
         }
         outcome
     }
@@ -369,29 +380,32 @@ impl Connection {
             }
             tokio::time::sleep(Duration::from_secs(idle_limit)).await;
         };
+        // Biased: polling in order skips the random start, and the branches after a ready
+        // read are never polled (so never registered) in the common case.
         tokio::select! {
+            biased;
             r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
                 let n = r?;
                 if n == 0 {
                     return Ok(false);
                 }
                 self.client.info.net_in.fetch_add(n as u64, Ordering::Relaxed);
-                *self.client.info.last_interaction.lock().expect("lock") = Instant::now();
                 self.check_query_buffer()?;
                 Ok(true)
             }
             Some(msg) = self.rx.recv() => {
-                self.deliver(msg);
-                while let Ok(more) = self.rx.try_recv() {
-                    self.deliver(more);
-                    if self.out.len() > 64 * 1024 {
-                        break;
+                let mut open = self.deliver(msg);
+                while open && self.out.len() <= 64 * 1024 {
+                    match self.rx.try_recv() {
+                        Ok(more) => open = self.deliver(more),
+                        Err(_) => break,
                     }
                 }
                 self.flush(stream).await?;
-                Ok(true)
+                // Redis counts a write to the client as an interaction too.
+                self.client.info.last_interaction_ms.store(now_ms(), Ordering::Relaxed);
+                Ok(open)
             }
-            _ = self.client.info.kill.notified() => Ok(false),
             _ = idle => {
                 verbose!("Closing idle client id={}", self.client.id);
                 Ok(false)
@@ -399,7 +413,8 @@ impl Connection {
         }
     }
 
-    fn deliver(&mut self, msg: Outbound) {
+    /// Adds a message from another task to the replies; false for a kill.
+    fn deliver(&mut self, msg: Outbound) -> bool {
         match msg {
             Outbound::PubSub(m) => {
                 self.client
@@ -421,7 +436,9 @@ impl Connection {
                 self.out.bulk(&m.payload);
             }
             Outbound::Monitor(line) => self.out.raw(&line),
+            Outbound::Kill => return false,
         }
+        true
     }
 
     async fn flush<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
@@ -440,6 +457,7 @@ impl Connection {
             stream.flush().await
         };
         tokio::select! {
+            biased;
             r = write => r?,
             _ = self.client.info.kill.notified() => {
                 return Err(std::io::Error::other("client killed while writing"));

@@ -83,13 +83,18 @@ fn main() -> std::process::ExitCode {
     // `io-threads` (default 1, as in Redis) sets how many threads serve client sockets.
     // Every command runs under the one engine lock, so more threads only add parallel
     // socket work; on a machine shared with its clients one thread is the fastest (measured
-    // with bench/compare on two cores: -P 16 rows 10-20% above two threads).
+    // with bench/compare on two cores: -P 16 rows 10-20% above two threads). One thread
+    // gets tokio's single-threaded scheduler, which skips the work-stealing bookkeeping
+    // (about 0.8 us of CPU per -P 1 request, a fifth of tandem's user time, by perf).
     let io_threads = config.get_u64("io-threads").max(1) as usize;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(io_threads)
-        .enable_all()
-        .build()
-    {
+    let mut builder = if io_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(io_threads);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Cannot start the runtime: {e}");

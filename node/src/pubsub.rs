@@ -20,6 +20,9 @@ pub enum Outbound {
     PubSub(Message),
     /// A MONITOR line, already in RESP.
     Monitor(Bytes),
+    /// CLIENT KILL or an output limit: close the connection. Sent through the queue the
+    /// idle connection already waits on, so waiting for input needs no second waker.
+    Kill,
 }
 
 /// A message for a subscriber.
