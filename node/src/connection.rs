@@ -380,19 +380,9 @@ impl Connection {
             }
             tokio::time::sleep(Duration::from_secs(idle_limit)).await;
         };
-        // Biased: polling in order skips the random start, and the branches after a ready
-        // read are never polled (so never registered) in the common case.
+        // Not biased: a client that always has more input waiting must still hear its
+        // kill, and a subscriber flooded with messages must still have its commands read.
         tokio::select! {
-            biased;
-            r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
-                let n = r?;
-                if n == 0 {
-                    return Ok(false);
-                }
-                self.client.info.net_in.fetch_add(n as u64, Ordering::Relaxed);
-                self.check_query_buffer()?;
-                Ok(true)
-            }
             Some(msg) = self.rx.recv() => {
                 let mut open = self.deliver(msg);
                 while open && self.out.len() <= 64 * 1024 {
@@ -405,6 +395,15 @@ impl Connection {
                 // Redis counts a write to the client as an interaction too.
                 self.client.info.last_interaction_ms.store(now_ms(), Ordering::Relaxed);
                 Ok(open)
+            }
+            r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
+                let n = r?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                self.client.info.net_in.fetch_add(n as u64, Ordering::Relaxed);
+                self.check_query_buffer()?;
+                Ok(true)
             }
             _ = idle => {
                 verbose!("Closing idle client id={}", self.client.id);

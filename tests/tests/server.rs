@@ -133,6 +133,54 @@ fn client_list_kill_and_names() {
 }
 
 #[test]
+fn client_kill_closes_a_client_that_never_stops_sending() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let node = Node::tandem(&[]);
+    let mut admin = node.client();
+    let mut busy = node.client();
+    let id = busy.cmd(&["CLIENT", "ID"]).int();
+    // One thread floods pipelined PINGs and another reads the replies as fast as they
+    // come: the connection is never idle and its writes never block, so the kill has to
+    // reach it between batches of requests.
+    let mut writer = busy.stream.try_clone().unwrap();
+    let flood = std::thread::spawn(move || {
+        let chunk = b"PING\r\n".repeat(1000);
+        while writer.write_all(&chunk).is_ok() {}
+    });
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut reader = busy.stream.try_clone().unwrap();
+    reader
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let counter = received.clone();
+    let drain = std::thread::spawn(move || {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(n) => counter.fetch_add(n, Ordering::Relaxed),
+                Err(e) => return e.kind() == std::io::ErrorKind::ConnectionReset,
+            };
+        }
+    });
+    wait_until(Duration::from_secs(10), "replies to the flood", || {
+        received.load(Ordering::Relaxed) > 1_000_000
+    });
+    assert_eq!(
+        admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]).int(),
+        1
+    );
+    assert!(
+        drain.join().unwrap(),
+        "the flooding client was not closed after CLIENT KILL"
+    );
+    flood.join().unwrap();
+    assert_reply(&mut admin, &["PING"], "+PONG\r\n");
+}
+
+#[test]
 fn client_reply_off_and_skip() {
     let node = Node::tandem(&[]);
     let mut c = node.client();
