@@ -147,6 +147,8 @@ pub struct ClientState {
     pub pending_hello: Option<Vec<Bytes>>,
     /// The last command dispatched in the current batch, published to `info` after it.
     pub last_cmd: Option<&'static str>,
+    /// The name last published to `info.last_cmd`.
+    published_cmd: &'static str,
     /// The last command looked up, to skip the table for repeated commands.
     pub last_spec: Option<(Bytes, &'static crate::cmd::CommandSpec)>,
     pub info: Arc<ClientInfo>,
@@ -185,6 +187,7 @@ impl ClientState {
             pending_auth: None,
             pending_hello: None,
             last_cmd: None,
+            published_cmd: "NULL",
             last_spec: None,
             info,
             woff: 0,
@@ -205,6 +208,17 @@ impl ClientState {
         let mut client = ClientState::new(info, true, tx);
         client.is_master = true;
         client
+    }
+
+    /// Shows the last command run in CLIENT LIST. A pipeline repeats its command, so the
+    /// lock is taken only when the name changes.
+    pub fn publish_last_cmd(&mut self) {
+        if let Some(name) = self.last_cmd.take() {
+            if !std::ptr::eq(name, self.published_cmd) {
+                *self.info.last_cmd.lock().expect("lock") = name;
+                self.published_cmd = name;
+            }
+        }
     }
 
     pub fn in_pubsub(&self) -> bool {

@@ -92,7 +92,6 @@ pub async fn serve<S>(
         rx,
         limits: (server.limits_version(), server.limits()),
         parser: RequestParser::new(server.limits().parse),
-        published_cmd: "NULL",
     };
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
@@ -139,8 +138,6 @@ struct Connection {
     /// Cached [`Server::limits`] with the version they were read at.
     limits: (u64, ClientLimits),
     parser: RequestParser,
-    /// The command name last written to `ClientInfo::last_cmd`.
-    published_cmd: &'static str,
 }
 
 impl Connection {
@@ -273,15 +270,11 @@ impl Connection {
             }
         };
         drop(state);
-        let info = &self.client.info;
-        info.last_interaction_ms.store(now, Ordering::Relaxed);
-        // A pipeline repeats its command: publish the name only when it changes.
-        if let Some(name) = self.client.last_cmd.take() {
-            if !std::ptr::eq(name, self.published_cmd) {
-                *info.last_cmd.lock().expect("lock") = name;
-                self.published_cmd = name;
-            }
-        }
+        self.client
+            .info
+            .last_interaction_ms
+            .store(now, Ordering::Relaxed);
+        self.client.publish_last_cmd();
         outcome
     }
 

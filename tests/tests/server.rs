@@ -112,6 +112,47 @@ fn config_set_and_rewrite_persist_changes() {
 }
 
 #[test]
+fn client_list_names_the_last_command_as_redis_does() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    // The `cmd=` field of a line: the caller's own is the command being run, and a
+    // container's subcommand is named `parent|sub`.
+    fn cmd_field(line: &str) -> String {
+        let field = line.split(' ').find_map(|f| f.strip_prefix("cmd="));
+        field
+            .unwrap_or_else(|| panic!("no cmd= in {line}"))
+            .to_string()
+    }
+    let mut names = Vec::new();
+    for (node, own) in [(&d.tandem, &mut d.t), (&d.redis, &mut d.r)] {
+        let mut other = node.client();
+        let mut seen = vec![cmd_field(&own.cmd(&["CLIENT", "INFO"]).text())];
+        for cmd in [
+            &["CONFIG", "GET", "maxmemory"][..],
+            &["SET", "k", "v"],
+            &["OBJECT", "HELP"],
+        ] {
+            own.cmd(cmd);
+            let id = own.cmd(&["CLIENT", "ID"]).int().to_string();
+            own.cmd(cmd);
+            let list = other.cmd(&["CLIENT", "LIST", "ID", &id]).text();
+            seen.push(cmd_field(&list));
+        }
+        let list = own.cmd(&["CLIENT", "LIST"]).text();
+        let id = own.cmd(&["CLIENT", "ID"]).int().to_string();
+        let line = list
+            .lines()
+            .find(|l| l.starts_with(&format!("id={id} ")))
+            .unwrap();
+        seen.push(cmd_field(line));
+        names.push(seen);
+    }
+    assert_eq!(names[0], names[1], "tandem (left) and redis (right)");
+    assert_eq!(names[0][1], "config|get", "{names:?}");
+}
+
+#[test]
 fn client_list_kill_and_names() {
     let node = Node::tandem(&[]);
     let mut a = node.client();

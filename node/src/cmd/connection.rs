@@ -63,7 +63,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "client",
         -2,
-        ADMIN | STALE | LOADING | NO_MULTI,
+        ADMIN | STALE | LOADING | NO_MULTI | CONTAINER,
         (0, 0, 0),
         "connection",
         client,
@@ -291,6 +291,8 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
     } else if is(sub, "INFO") {
         arity(argc == 2)?;
+        // The caller's line names this command, as in Redis.
+        ctx.client.publish_last_cmd();
         let line = ctx.client.info.list_line() + "\n";
         ctx.out.verbatim(&line);
     } else if is(sub, "LIST") {
@@ -315,6 +317,7 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 return Err(CmdError::Syntax);
             }
         }
+        ctx.client.publish_last_cmd();
         for c in clients {
             if filter_ids.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
                 continue;

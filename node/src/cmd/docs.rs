@@ -259,6 +259,17 @@ pub fn find(name: &str) -> Option<&'static CommandDoc> {
     DOCS.iter().find(|d| d.name == name)
 }
 
+/// Redis's full name of a command as run: `parent|sub` for a documented subcommand of a
+/// container command (CLIENT LIST `cmd=client|list`), else the command's own name.
+pub fn full_name(command: &'static str, args: &[bytes::Bytes]) -> &'static str {
+    let Some(sub) = args.get(1) else {
+        return command;
+    };
+    subcommands(command)
+        .find(|d| d.name.as_bytes()[command.len() + 1..].eq_ignore_ascii_case(sub))
+        .map_or(command, |d| d.name)
+}
+
 /// The documented subcommands of `parent`.
 pub fn subcommands(parent: &str) -> impl Iterator<Item = &'static CommandDoc> + '_ {
     DOCS.iter()
@@ -289,5 +300,33 @@ mod tests {
             "{subs:?}"
         );
         assert_eq!(subcommands("get").count(), 0);
+    }
+
+    #[test]
+    fn full_names_name_the_subcommand() {
+        let args = |a: &[&'static str]| {
+            a.iter()
+                .map(|s| bytes::Bytes::from_static(s.as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            full_name("config", &args(&["CONFIG", "Get", "x"])),
+            "config|get"
+        );
+        assert_eq!(full_name("config", &args(&["CONFIG", "nosuch"])), "config");
+        assert_eq!(full_name("client", &args(&["client"])), "client");
+    }
+
+    #[test]
+    fn container_flag_matches_the_documented_subcommands() {
+        let table = crate::cmd::CommandTable::new(&[]);
+        for (_, spec) in table.iter() {
+            assert_eq!(
+                spec.has(crate::cmd::flags::CONTAINER),
+                subcommands(spec.name).next().is_some(),
+                "{}",
+                spec.name
+            );
+        }
     }
 }

@@ -51,7 +51,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
     spec("persist", 2, WRITE | FAST, (1, 1, 1), "generic", persist),
     spec("touch", -2, READONLY | FAST, (1, -1, 1), "generic", touch),
-    spec("object", -2, READONLY, (2, 2, 1), "generic", object),
+    spec(
+        "object",
+        -2,
+        READONLY | CONTAINER,
+        (2, 2, 1),
+        "generic",
+        object,
+    ),
 ];
 
 fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

@@ -57,6 +57,9 @@ pub mod flags {
     /// Allowed in RESP2 subscribe mode.
     pub const SUBSCRIBE_OK: u32 = 1 << 12;
     pub const SKIP_MONITOR: u32 = 1 << 13;
+    /// Has subcommands (CLIENT LIST names the command `parent|sub`). Not a flag COMMAND
+    /// reports, so not in NAMES.
+    pub const CONTAINER: u32 = 1 << 14;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -525,7 +528,11 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     ctx.server.feed_monitors(ctx.client, args, spec);
-    ctx.client.last_cmd = Some(spec.name);
+    ctx.client.last_cmd = Some(if spec.has(flags::CONTAINER) {
+        docs::full_name(spec.name, args)
+    } else {
+        spec.name
+    });
     run_command(ctx, spec, args, false);
 }
 

@@ -51,7 +51,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "pubsub",
         -2,
-        PUBSUB | LOADING | STALE,
+        PUBSUB | LOADING | STALE | CONTAINER,
         (0, 0, 0),
         "pubsub",
         pubsub,

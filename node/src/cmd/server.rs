@@ -13,12 +13,19 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "config",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
         (0, 0, 0),
         "server",
         config,
     ),
-    spec("command", -1, LOADING | STALE, (0, 0, 0), "server", command),
+    spec(
+        "command",
+        -1,
+        LOADING | STALE | CONTAINER,
+        (0, 0, 0),
+        "server",
+        command,
+    ),
     spec("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", time),
     spec("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", dbsize),
     spec("flushdb", -1, WRITE, (0, 0, 0), "server", flushdb),
@@ -64,7 +71,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         "server",
         debug,
     ),
-    spec("memory", -2, READONLY, (0, 0, 0), "server", memory),
+    spec(
+        "memory",
+        -2,
+        READONLY | CONTAINER,
+        (0, 0, 0),
+        "server",
+        memory,
+    ),
 ];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
