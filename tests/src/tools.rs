@@ -13,7 +13,9 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// A binary built by this workspace (`tandem`, `pki`).
+/// A binary built by this workspace (`tandem`, `pki`), checked to be newer than its
+/// sources: `cargo test -p tandem-tests` builds the tests but not the binaries they start,
+/// and a stale binary would make them pass or fail for code that is no longer there.
 pub fn workspace_bin(name: &str) -> PathBuf {
     let path = target_dir().join(name);
     assert!(
@@ -21,7 +23,42 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         "{} is not built; run `cargo build --workspace --bins` (the README test command does)",
         path.display()
     );
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("binary mtime");
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest.parent().expect("tests/ is inside the workspace");
+    // Each binary's own crate and the crates it depends on.
+    let sources: &[&str] = match name {
+        "tandem" => &["node/src", "pki/src"],
+        _ => &["pki/src"],
+    };
+    for dir in sources {
+        if let Some(newer) = newer_file(&workspace.join(dir), built) {
+            panic!(
+                "{} is older than {}; run `cargo build --workspace --bins` (the README test command does)",
+                path.display(),
+                newer.display()
+            );
+        }
+    }
     path
+}
+
+/// A file under `dir` modified after `than`, if any.
+fn newer_file(dir: &std::path::Path, than: std::time::SystemTime) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let meta = entry.metadata().ok()?;
+        if meta.is_dir() {
+            if let Some(found) = newer_file(&path, than) {
+                return Some(found);
+            }
+        } else if meta.modified().is_ok_and(|m| m > than) {
+            return Some(path);
+        }
+    }
+    None
 }
 
 /// A Redis tool from the Debian packages (`redis-server`, `redis-cli`, ...). When absent
