@@ -132,6 +132,7 @@ fn client_list_names_the_last_command_as_redis_does() {
             &["CONFIG", "GET", "maxmemory"][..],
             &["SET", "k", "v"],
             &["OBJECT", "HELP"],
+            &["SLOWLOG", "LEN"],
         ] {
             own.cmd(cmd);
             let id = own.cmd(&["CLIENT", "ID"]).int().to_string();

@@ -50,7 +50,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "slowlog",
         -2,
-        ADMIN | LOADING | STALE,
+        ADMIN | LOADING | STALE | CONTAINER,
         (0, 0, 0),
         "server",
         slowlog,
@@ -58,7 +58,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "latency",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
         (0, 0, 0),
         "server",
         latency,
