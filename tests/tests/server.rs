@@ -154,6 +154,46 @@ fn client_list_names_the_last_command_as_redis_does() {
 }
 
 #[test]
+fn slowlog_and_latency_match_redis() {
+    // Nothing is slow enough to log, and no latency event is recorded: both servers give
+    // the replies of an instance with empty logs.
+    let Some(mut d) = Differential::start(&["--slowlog-log-slower-than", "-1"]) else {
+        return;
+    };
+    for cmd in [
+        &["SLOWLOG", "GET"][..],
+        &["SLOWLOG", "GET", "5"],
+        &["SLOWLOG", "GET", "-1"],
+        &["SLOWLOG", "GET", "abc"],
+        &["SLOWLOG", "LEN"],
+        &["SLOWLOG", "LEN", "x"],
+        &["SLOWLOG", "RESET"],
+        &["SLOWLOG", "NOPE"],
+        &["LATENCY", "LATEST"],
+        &["LATENCY", "HISTORY", "command"],
+        &["LATENCY", "HISTORY"],
+        &["LATENCY", "RESET"],
+        &["LATENCY", "RESET", "a", "b"],
+        &["LATENCY", "GRAPH", "command"],
+        &["LATENCY", "GRAPH"],
+        &["LATENCY", "DOCTOR"],
+        &["LATENCY", "DOCTOR", "x"],
+        &["LATENCY", "HISTOGRAM", "nosuchcommand"],
+        &["LATENCY", "GRAPH", "a", "b"],
+        &["LATENCY", "NOPE"],
+        &["SLOWLOG", "GET", "5", "6"],
+        &["SLOWLOG", "GET", "-2"],
+        &["SLOWLOG", "RESET", "x"],
+        &["SLOWLOG"],
+        &["LATENCY"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "100"],
+        &["LATENCY", "DOCTOR"],
+    ] {
+        d.check(cmd);
+    }
+}
+
+#[test]
 fn client_list_kill_and_names() {
     let node = Node::tandem(&[]);
     let mut a = node.client();

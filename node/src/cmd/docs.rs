@@ -239,6 +239,7 @@ pub static DOCS: &[CommandDoc] = &[
     doc("latency|histogram", "7.0.0", "[command [command ...]]", "Returns the latency distribution of commands."),
     doc("latency|reset", "2.8.13", "[event [event ...]]", "Clears the latency samples of events."),
     doc("latency|doctor", "2.8.13", "", "Returns a report on the latency observed."),
+    doc("latency|graph", "2.8.13", "event", "Returns a graph of an event's latency samples."),
     doc("latency|help", "2.8.13", "", "Returns helpful text about the different subcommands."),
     doc("memory", "4.0.0", "", "A container for memory diagnostics commands."),
     doc("memory|usage", "4.0.0", "key [SAMPLES count]", "Estimates the memory usage of a key."),
