@@ -437,8 +437,23 @@ pub fn reply_help(ctx: &mut Ctx, lines: &[&str]) {
 
 /// Whether `args` has the arity `spec` demands.
 pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
-    let a = spec.arity;
-    (a > 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+    arity_matches(spec.arity, argc)
+}
+
+/// Whether `argc` arguments fit `arity` as COMMAND gives it: exactly that many, or at
+/// least `-arity` when negative.
+fn arity_matches(arity: i32, argc: usize) -> bool {
+    (arity > 0 && argc == arity as usize) || (arity < 0 && argc >= arity.unsigned_abs() as usize)
+}
+
+/// Checks a subcommand's argument count against the arity Redis's table gives it, with
+/// Redis's error naming it `parent|sub`.
+pub fn subcommand_arity(full_name: &str, arity: i32, argc: usize) -> CmdResult {
+    if arity_matches(arity, argc) {
+        Ok(())
+    } else {
+        Err(CmdError::Arity(full_name.into()))
+    }
 }
 
 /// Commands that still run immediately inside MULTI (everything else is queued).

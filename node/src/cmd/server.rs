@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::args::{self, is};
 use super::flags::*;
-use super::{spec, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx};
+use super::{spec, subcommand_arity, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::config::ConfigError;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -423,27 +423,12 @@ fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Checks a subcommand's argument count as Redis's table does (`arity` as in COMMAND:
-/// negative means at least that many).
-fn sub_arity(name: &str, arity: i32, argc: usize) -> CmdResult {
-    let ok = if arity < 0 {
-        argc >= arity.unsigned_abs() as usize
-    } else {
-        argc == arity as usize
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(CmdError::Arity(name.into()))
-    }
-}
-
 /// SLOWLOG: tandem does not time commands, so the log is always empty; the replies and
 /// errors are those of a Redis whose log is empty.
 fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     if is(sub, "GET") {
-        sub_arity("slowlog|get", -2, a.len())?;
+        subcommand_arity("slowlog|get", -2, a.len())?;
         if a.len() > 3 {
             return Err(CmdError::msg(format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
@@ -460,13 +445,13 @@ fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         ctx.out.array(0);
     } else if is(sub, "LEN") {
-        sub_arity("slowlog|len", 2, a.len())?;
+        subcommand_arity("slowlog|len", 2, a.len())?;
         ctx.out.int(0);
     } else if is(sub, "RESET") {
-        sub_arity("slowlog|reset", 2, a.len())?;
+        subcommand_arity("slowlog|reset", 2, a.len())?;
         ctx.out.ok();
     } else if is(sub, "HELP") {
-        sub_arity("slowlog|help", 2, a.len())?;
+        subcommand_arity("slowlog|help", 2, a.len())?;
         ctx.out.array(1);
         ctx.out.simple("SLOWLOG GET [<count>] | LEN | RESET | HELP");
     } else {
@@ -480,32 +465,32 @@ fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     if is(sub, "LATEST") {
-        sub_arity("latency|latest", 2, a.len())?;
+        subcommand_arity("latency|latest", 2, a.len())?;
         ctx.out.array(0);
     } else if is(sub, "HISTORY") {
-        sub_arity("latency|history", 3, a.len())?;
+        subcommand_arity("latency|history", 3, a.len())?;
         ctx.out.array(0);
     } else if is(sub, "HISTOGRAM") {
-        sub_arity("latency|histogram", -2, a.len())?;
+        subcommand_arity("latency|histogram", -2, a.len())?;
         ctx.out.map(0);
     } else if is(sub, "GRAPH") {
-        sub_arity("latency|graph", 3, a.len())?;
+        subcommand_arity("latency|graph", 3, a.len())?;
         return Err(CmdError::msg(format!(
             "ERR No samples available for event '{}'",
             String::from_utf8_lossy(&a[2])
         )));
     } else if is(sub, "RESET") {
-        sub_arity("latency|reset", -2, a.len())?;
+        subcommand_arity("latency|reset", -2, a.len())?;
         ctx.out.int(0);
     } else if is(sub, "DOCTOR") {
-        sub_arity("latency|doctor", 2, a.len())?;
+        subcommand_arity("latency|doctor", 2, a.len())?;
         if ctx.server.config().get_u64("latency-monitor-threshold") == 0 {
             ctx.out.verbatim("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n");
         } else {
             ctx.out.verbatim("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n");
         }
     } else if is(sub, "HELP") {
-        sub_arity("latency|help", 2, a.len())?;
+        subcommand_arity("latency|help", 2, a.len())?;
         ctx.out.array(1);
         ctx.out.simple("LATENCY LATEST | HISTORY <event> | RESET [<event>...] | DOCTOR | HISTOGRAM [<command>...]");
     } else {
