@@ -160,6 +160,13 @@ pub struct ClientState {
     pub handoff: Option<crate::replication::master::Handoff>,
     /// When a blocked WAIT gives up (it is re-run on every ACK).
     pub wait_deadline: Option<std::time::Instant>,
+    /// The next command is the re-run of one that blocked: it was already shown to
+    /// MONITOR and counted as a call.
+    pub resumed_call: bool,
+    /// Commands are left out of the statistics (AOF replay, as in Redis).
+    pub uncounted: bool,
+    /// The last command's name and the slot of its counters in the command statistics.
+    pub stats_slot: Option<(&'static str, usize)>,
 }
 
 impl ClientState {
@@ -194,6 +201,9 @@ impl ClientState {
             replica_conf: Default::default(),
             handoff: None,
             wait_deadline: None,
+            resumed_call: false,
+            uncounted: false,
+            stats_slot: None,
         }
     }
 

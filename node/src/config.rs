@@ -152,7 +152,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("shutdown-on-sigint", S, "default"),
     d("shutdown-on-sigterm", S, "default"),
     d("latency-tracking", B, "yes"),
-    d("latency-tracking-info-percentiles", S, "50 99 99.9"),
+    d("latency-tracking-info-percentiles", X, "50 99 99.9"),
     // Snapshotting
     d("save", X, "3600 1 300 100 60 10000"),
     d("stop-writes-on-bgsave-error", B, "yes"),
@@ -178,8 +178,8 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     // Replication
     aka("replicaof", "slaveof", X, ""),
-    d("masterauth", S, ""),
-    d("masteruser", S, ""),
+    secret("masterauth"),
+    secret("masteruser"),
     aka(
         "replica-serve-stale-data",
         "slave-serve-stale-data",
@@ -502,6 +502,15 @@ fn special_value(name: &'static str, args: &[String]) -> Result<String, ConfigEr
             }
             _ => Err(ConfigError::Arity),
         },
+        "latency-tracking-info-percentiles" => {
+            let values =
+                crate::stats::parse_percentiles(&args.join(" ")).map_err(ConfigError::Refused)?;
+            Ok(values
+                .iter()
+                .map(f64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "))
+        }
         "oom-score-adj-values" => {
             if args.len() != 3 || args.iter().any(|a| a.parse::<i32>().is_err()) {
                 return Err(ConfigError::BadSpecial("oom-score-adj-values"));

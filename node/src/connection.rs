@@ -127,6 +127,36 @@ async fn read_more<S: AsyncRead + Unpin>(
     stream.read_buf(buf).await
 }
 
+/// Counts a client in INFO's `blocked_clients` (and `clients_in_timeout_table` when its
+/// wait has a timeout) for as long as it lives.
+struct BlockedGauge<'a> {
+    stats: &'a crate::server::ServerStats,
+    timed: bool,
+}
+
+impl<'a> BlockedGauge<'a> {
+    fn enter(stats: &'a crate::server::ServerStats, timed: bool) -> Self {
+        stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+        if timed {
+            stats
+                .clients_in_timeout_table
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        BlockedGauge { stats, timed }
+    }
+}
+
+impl Drop for BlockedGauge<'_> {
+    fn drop(&mut self) {
+        self.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        if self.timed {
+            self.stats
+                .clients_in_timeout_table
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 struct Connection {
     server: Arc<Server>,
     client: ClientState,
@@ -226,6 +256,7 @@ impl Connection {
         // One clock reading per batch: a batch runs in microseconds, and Redis too fixes
         // the time for the duration of a command.
         let now = now_ms();
+        let mut clock = quanta::Instant::now();
         let outcome = loop {
             let Some(args) = self.pending.pop_front() else {
                 break Outcome::Done;
@@ -237,6 +268,7 @@ impl Connection {
                 client: &mut self.client,
                 out: &mut self.out,
                 now,
+                clock,
                 block: None,
                 timed_out: first && timed_out_first,
                 propagate_as: None,
@@ -244,6 +276,7 @@ impl Connection {
                 in_exec: false,
             };
             cmd::dispatch(&mut ctx, &args);
+            clock = ctx.clock;
             let block = ctx.block.take();
             first = false;
             if let Some(req) = block {
@@ -301,6 +334,8 @@ impl Connection {
         req: BlockRequest,
     ) -> std::io::Result<Option<bool>> {
         let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
+        let server = self.server.clone();
+        let _counted = BlockedGauge::enter(&server.stats, deadline.is_some());
         let result = loop {
             let sleep = async {
                 match deadline {
@@ -434,6 +469,11 @@ impl Connection {
     }
 
     async fn flush<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
+        if self.out.has_errors() {
+            // Errors written outside a command (protocol errors, a slow AUTH's verdict).
+            let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+            state.command_stats.count_errors(&mut self.out, true);
+        }
         if self.out.is_empty() {
             return Ok(());
         }

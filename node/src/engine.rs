@@ -46,6 +46,9 @@ pub struct EngineState {
     /// Commands executed (INFO total_commands_processed); counted under the lock rather
     /// than in a shared atomic that every core would contend on.
     pub commands_processed: u64,
+    /// Per-command and per-error counters (INFO commandstats, errorstats, latencystats).
+    pub command_stats: crate::stats::CommandStats,
+    pub slowlog: crate::stats::SlowLog,
     /// Keys watched by clients (WATCH), by (db, key).
     watched: HashMap<(usize, Bytes), Vec<ClientId>>,
     /// Clients whose watched keys were touched: their next EXEC fails.
@@ -79,6 +82,8 @@ impl EngineState {
             dirty: 0,
             stats: KeyspaceStats::default(),
             commands_processed: 0,
+            command_stats: Default::default(),
+            slowlog: Default::default(),
             watched: HashMap::new(),
             cas_dirty: HashSet::new(),
             blocked: HashMap::new(),
@@ -87,6 +92,19 @@ impl EngineState {
             repl_feed: None,
             repl_end: 0,
         }
+    }
+
+    /// Applies the slow log and latency tracking directives (at start-up, after CONFIG SET).
+    pub fn apply_stats_settings(&mut self, config: &crate::config::Config) {
+        self.slowlog.configure(
+            config.get_int("slowlog-log-slower-than"),
+            config.get_u64("slowlog-max-len") as usize,
+        );
+        self.command_stats.configure(
+            config.get_bool("latency-tracking"),
+            crate::stats::parse_percentiles(config.get("latency-tracking-info-percentiles"))
+                .unwrap_or_default(),
+        );
     }
 
     /// Reads `key` in `db`, expiring it if due, and counts a keyspace hit or miss.

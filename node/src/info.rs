@@ -60,11 +60,20 @@ pub fn render(server: &Server, state: &EngineState, requested: &[String]) -> Str
             "replication" => replication_section(server, &mut out),
             "cpu" => cpu_section(&mut out),
             "modules" => out.push_str("# Modules\r\n"),
-            "errorstats" => out.push_str("# Errorstats\r\n"),
+            "errorstats" => {
+                out.push_str("# Errorstats\r\n");
+                state.command_stats.write_errorstats(&mut out);
+            }
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace_section(state, &mut out),
-            "commandstats" => out.push_str("# Commandstats\r\n"),
-            "latencystats" => out.push_str("# Latencystats\r\n"),
+            "commandstats" => {
+                out.push_str("# Commandstats\r\n");
+                state.command_stats.write_commandstats(&mut out);
+            }
+            "latencystats" => {
+                out.push_str("# Latencystats\r\n");
+                state.command_stats.write_latencystats(&mut out);
+            }
             _ => {}
         }
     }
@@ -148,10 +157,21 @@ fn clients_section(server: &Server, out: &mut String) {
     line(out, "maxclients", server.config().get("maxclients"));
     line(out, "client_recent_max_input_buffer", 0);
     line(out, "client_recent_max_output_buffer", 0);
-    line(out, "blocked_clients", 0);
+    line(
+        out,
+        "blocked_clients",
+        server.stats.blocked_clients.load(Ordering::Relaxed),
+    );
     line(out, "tracking_clients", 0);
     line(out, "pubsub_clients", pubsub);
-    line(out, "clients_in_timeout_table", 0);
+    line(
+        out,
+        "clients_in_timeout_table",
+        server
+            .stats
+            .clients_in_timeout_table
+            .load(Ordering::Relaxed),
+    );
 }
 
 /// Resident set size in bytes, from /proc.
@@ -348,7 +368,11 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     line(out, "tracking_total_items", 0);
     line(out, "tracking_total_prefixes", 0);
     line(out, "unexpected_error_replies", 0);
-    line(out, "total_error_replies", 0);
+    line(
+        out,
+        "total_error_replies",
+        state.command_stats.total_error_replies,
+    );
     line(out, "dump_payload_sanitizations", 0);
     line(out, "total_reads_processed", 0);
     line(out, "total_writes_processed", 0);

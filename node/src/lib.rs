@@ -20,6 +20,7 @@ pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod server;
+pub mod stats;
 pub mod tls;
 
 /// tandem's own version.

@@ -24,6 +24,10 @@ use crate::{notice, warning};
 pub struct ServerStats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
+    /// Clients waiting in a blocking command (BLPOP, WAIT...): a gauge, not reset.
+    pub blocked_clients: AtomicU64,
+    /// Those of them whose wait has a timeout.
+    pub clients_in_timeout_table: AtomicU64,
 }
 
 impl ServerStats {
@@ -142,8 +146,12 @@ impl Server {
         let commands = CommandTable::new(&config.renamed_commands);
         let limits = limits_from(&config);
         let backlog_size = config.get_u64("repl-backlog-size") as usize;
+        // Calibrates the clock commands are timed with (a few ms, once) before any runs.
+        let _ = quanta::Instant::now();
+        let mut engine = EngineState::new(databases);
+        engine.apply_stats_settings(&config);
         let server = Server {
-            engine: Mutex::new(EngineState::new(databases)),
+            engine: Mutex::new(engine),
             config: RwLock::new(config),
             clients: ClientRegistry::default(),
             pubsub: PubSub::default(),
@@ -368,10 +376,9 @@ impl Server {
             client.db,
             client.info.addr
         );
-        let sensitive = spec.name == "auth" || spec.name == "hello";
         for (i, a) in args.iter().enumerate() {
             line.push_str(" \"");
-            if sensitive && i > 0 {
+            if crate::cmd::redacted_arg(spec, args, i) {
                 line.push_str("(redacted)");
             } else {
                 for &b in a.iter() {

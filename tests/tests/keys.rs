@@ -102,7 +102,7 @@ fn active_expiry_removes_keys_nobody_reads() {
 
 #[test]
 fn lazy_expiry_on_access() {
-    let node = Node::tandem(&[]);
+    let node = Node::tandem(&["--enable-debug-command", "local"]);
     let mut c = node.client();
     c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     c.cmd(&["SET", "k", "v", "PX", "1"]);

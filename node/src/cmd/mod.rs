@@ -34,6 +34,8 @@ use crate::engine::EngineState;
 use crate::keyspace::{Db, Entry, Value, ValueKind};
 use crate::resp::ReplyWriter;
 use crate::server::Server;
+use crate::stats::slowlog::Caller;
+use crate::stats::Run;
 
 pub use connection::WRONGPASS;
 pub use transactions::exec_queued;
@@ -60,6 +62,10 @@ pub mod flags {
     /// Has subcommands (CLIENT LIST names the command `parent|sub`). Not a flag COMMAND
     /// reports, so not in NAMES.
     pub const CONTAINER: u32 = 1 << 14;
+    /// Never logged in the slow log (EXEC: the commands it ran are logged instead).
+    pub const SKIP_SLOWLOG: u32 = 1 << 15;
+    /// Refused unless `enable-debug-command` allows it (DEBUG). Hidden, as in Redis.
+    pub const PROTECTED: u32 = 1 << 16;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -75,6 +81,7 @@ pub mod flags {
         (NO_AUTH, "no_auth"),
         (NO_MULTI, "no_multi"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
     ];
 }
 
@@ -166,6 +173,9 @@ pub enum CmdError {
     BadTimeout,
     #[error("ERR timeout is negative")]
     NegativeTimeout,
+    /// A container command (CONFIG, CLIENT...) with a subcommand it does not have.
+    #[error("{0}")]
+    UnknownSubcommand(String),
     /// Any other error, in Redis's exact words (code included).
     #[error("{0}")]
     Message(Cow<'static, str>),
@@ -195,6 +205,10 @@ pub struct Ctx<'a> {
     pub out: &'a mut ReplyWriter,
     /// Time of execution, Unix ms (fixed for the whole command, as Redis does).
     pub now: u64,
+    /// The last clock reading: when the previous command of the batch ended, which is
+    /// when this one starts (one reading per command times a pipeline). A TSC reading
+    /// where the CPU has an invariant one: a fraction of clock_gettime's cost.
+    pub clock: quanta::Instant,
     /// Set by a blocking command that found nothing to serve.
     pub block: Option<BlockRequest>,
     /// True when re-run after a wake-up or timeout (a blocking command then replies nil
@@ -420,7 +434,7 @@ pub fn unknown_command_error(args: &[Bytes]) -> CmdError {
 
 /// The error for an unknown subcommand (CONFIG FOO, CLIENT FOO...).
 pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
-    CmdError::msg(format!(
+    CmdError::UnknownSubcommand(format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
         String::from_utf8_lossy(&sub[..sub.len().min(128)]),
         cmd.to_ascii_uppercase()
@@ -480,6 +494,7 @@ pub fn execute_detached(
         client,
         out,
         now,
+        clock: quanta::Instant::now(),
         block: None,
         timed_out: true,
         propagate_as: None,
@@ -501,18 +516,36 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
                 ctx.client.last_spec = Some((Bytes::copy_from_slice(&args[0]), spec));
                 spec
             }
-            None => return reject(ctx, unknown_command_error(args)),
+            None => return reject(ctx, None, unknown_command_error(args)),
         },
     };
     if !arity_ok(spec, args.len()) {
-        return reject(ctx, CmdError::Arity(spec.name.to_string()));
+        return reject(
+            ctx,
+            Some(full_name(spec, args)),
+            CmdError::Arity(spec.name.to_string()),
+        );
+    }
+    if spec.has(flags::PROTECTED) && !protected_allowed(ctx) {
+        return reject(
+            ctx,
+            Some(spec.name),
+            CmdError::msg(
+                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            ),
+        );
     }
     if !ctx.client.authenticated && !spec.has(flags::NO_AUTH) {
-        return reject(ctx, CmdError::msg("NOAUTH Authentication required."));
+        return reject(
+            ctx,
+            Some(full_name(spec, args)),
+            CmdError::msg("NOAUTH Authentication required."),
+        );
     }
     if ctx.client.in_pubsub() && !ctx.out.is_resp3() && !spec.has(flags::SUBSCRIBE_OK) {
         return reject(
             ctx,
+            Some(full_name(spec, args)),
             CmdError::msg(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 spec.name
@@ -539,16 +572,37 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
             }
         }
         if let Some(err) = replication_refusal(ctx, spec) {
-            return reject(ctx, err);
+            return reject(ctx, Some(full_name(spec, args)), err);
         }
     }
-    ctx.server.feed_monitors(ctx.client, args, spec);
-    ctx.client.last_cmd = Some(if spec.has(flags::CONTAINER) {
+    if !ctx.client.resumed_call {
+        // A blocked command re-run after its wait was shown when it first ran.
+        ctx.server.feed_monitors(ctx.client, args, spec);
+    }
+    ctx.client.last_cmd = Some(full_name(spec, args));
+    run_command(ctx, spec, args, false);
+}
+
+/// The name Redis gives the command `args` runs: `config|get` for a subcommand.
+pub fn full_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {
+    if spec.has(flags::CONTAINER) {
         docs::full_name(spec.name, args)
     } else {
         spec.name
-    });
-    run_command(ctx, spec, args, false);
+    }
+}
+
+/// Whether `enable-debug-command` lets this client run DEBUG: `yes`, or `local` and the
+/// client connected from the loopback address.
+fn protected_allowed(ctx: &Ctx) -> bool {
+    match ctx.server.config().get("enable-debug-command") {
+        "yes" => true,
+        "local" => {
+            let addr = &ctx.client.info.addr;
+            addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
+        }
+        _ => false,
+    }
 }
 
 /// Whether running `spec` now may change the dataset: a write command, or EXEC of a
@@ -602,13 +656,23 @@ fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
     None
 }
 
-/// Replies with an error for a command that could not be queued or run; inside MULTI the
-/// transaction is marked to abort, as Redis does.
-fn reject(ctx: &mut Ctx, err: CmdError) {
+/// Replies with an error for a command that could not be queued or run (`name` when it
+/// is a known command, whose `rejected_calls` it counts); inside MULTI the transaction is
+/// marked to abort, as Redis does.
+fn reject(ctx: &mut Ctx, name: Option<&'static str>, err: CmdError) {
     if ctx.client.multi.is_some() {
         ctx.client.multi_failed = true;
     }
+    ctx.client.resumed_call = false;
     ctx.out.error(&err.to_string());
+    if !ctx.client.uncounted {
+        if let Some(name) = name {
+            let slot = stats_slot(ctx, name);
+            ctx.state.command_stats.record_rejected(slot);
+        }
+    }
+    let counted = !ctx.client.uncounted;
+    ctx.state.command_stats.count_errors(ctx.out, counted);
 }
 
 /// Runs a command that passed the checks and queues its propagation. `in_exec` defers the
@@ -617,7 +681,17 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     let repl_end = ctx.state.repl_end;
     ctx.modified = 0;
     ctx.propagate_as = None;
-    if let Err(e) = (spec.handler)(ctx, args) {
+    // Errors written before this command are not its own.
+    ctx.state
+        .command_stats
+        .count_errors(ctx.out, !ctx.client.uncounted);
+    let resumed = std::mem::take(&mut ctx.client.resumed_call);
+    let started = ctx.clock;
+    let result = (spec.handler)(ctx, args);
+    ctx.clock = quanta::Instant::now();
+    let usec = ctx.clock.duration_since(started).as_micros() as u64;
+    let refusal = result.as_ref().err().and_then(|e| Refusal::of(spec, e));
+    if let Err(e) = result {
         ctx.out.error(&e.to_string());
     }
     let db = ctx.client.db;
@@ -640,5 +714,131 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     if ctx.state.repl_end != repl_end {
         ctx.client.woff = ctx.state.repl_end;
     }
-    ctx.state.commands_processed += 1;
+    account(ctx, spec, args, usec, resumed, refusal);
+}
+
+/// A command refused by its own handler before doing anything, which Redis refuses
+/// before running it: a subcommand with the wrong number of arguments (counted in the
+/// subcommand's `rejected_calls`), or an unknown subcommand (not counted for any command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Counted,
+    Uncounted,
+}
+
+impl Refusal {
+    fn of(spec: &CommandSpec, err: &CmdError) -> Option<Refusal> {
+        match err {
+            CmdError::Arity(name) if name.contains('|') => Some(Refusal::Counted),
+            CmdError::UnknownSubcommand(_) if spec.has(flags::CONTAINER) => {
+                Some(Refusal::Uncounted)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Counts a command that ran `usec` microseconds: its error replies, its counters and
+/// latency, the slow log. A command that blocked is counted as a call when it blocks and
+/// timed when it completes (`resumed`), as Redis does; one that times out is not timed.
+fn account(
+    ctx: &mut Ctx,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    usec: u64,
+    resumed: bool,
+    refusal: Option<Refusal>,
+) {
+    let counted = !ctx.client.uncounted;
+    let failed = ctx.state.command_stats.count_errors(ctx.out, counted);
+    if !counted {
+        return;
+    }
+    let slot = stats_slot(ctx, full_name(spec, args));
+    let run = match (refusal, ctx.block.is_some(), resumed) {
+        (Some(Refusal::Counted), _, _) => return ctx.state.command_stats.record_rejected(slot),
+        (Some(Refusal::Uncounted), _, _) => return,
+        (None, true, resumed) => {
+            ctx.client.resumed_call = true;
+            if resumed {
+                return;
+            }
+            Run::Blocked
+        }
+        (None, false, true) if ctx.timed_out => return,
+        (None, false, true) => Run::Unblocked { failed },
+        (None, false, false) => Run::Completed { failed },
+    };
+    ctx.state.command_stats.record(slot, usec, run);
+    if !matches!(run, Run::Unblocked { .. }) {
+        ctx.state.commands_processed += 1;
+    }
+    if run != Run::Blocked && ctx.state.slowlog.is_slow(usec) && !spec.has(flags::SKIP_SLOWLOG) {
+        let name = ctx
+            .client
+            .info
+            .name
+            .lock()
+            .expect("client name lock")
+            .clone();
+        ctx.state.slowlog.push(
+            args,
+            |i| redacted_arg(spec, args, i),
+            usec,
+            crate::keyspace::now_ms() / 1000,
+            Caller {
+                peer: &ctx.client.info.addr,
+                name: name.as_ref(),
+            },
+        );
+    }
+}
+
+/// The slot of `name`'s counters, remembered by the client for the next command (a
+/// pipeline usually repeats one).
+fn stats_slot(ctx: &mut Ctx, name: &'static str) -> usize {
+    match ctx.client.stats_slot {
+        Some((last, slot)) if std::ptr::eq(last, name) => slot,
+        _ => {
+            let slot = ctx.state.command_stats.slot(name);
+            ctx.client.stats_slot = Some((name, slot));
+            slot
+        }
+    }
+}
+
+/// Whether argument `i` of `args` is a secret that the slow log and MONITOR show as
+/// `(redacted)`, as Redis does: AUTH's credentials, HELLO's AUTH pair, and the values of
+/// sensitive directives in CONFIG SET.
+pub fn redacted_arg(spec: &CommandSpec, args: &[Bytes], i: usize) -> bool {
+    match spec.name {
+        "auth" => i >= 1,
+        "hello" => {
+            // HELLO protover [AUTH user pass] [SETNAME name]
+            let mut j = 2;
+            while j < args.len() {
+                if args[j].eq_ignore_ascii_case(b"AUTH") && j + 2 < args.len() {
+                    if i == j + 1 || i == j + 2 {
+                        return true;
+                    }
+                    j += 3;
+                } else if args[j].eq_ignore_ascii_case(b"SETNAME") {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+            false
+        }
+        "config" => {
+            i >= 3
+                && i % 2 == 1
+                && args[1].eq_ignore_ascii_case(b"SET")
+                && std::str::from_utf8(&args[i - 1])
+                    .ok()
+                    .and_then(|name| crate::config::find(&name.to_ascii_lowercase()))
+                    .is_some_and(|d| d.sensitive)
+        }
+        _ => false,
+    }
 }

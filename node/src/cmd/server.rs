@@ -5,7 +5,9 @@ use bytes::Bytes;
 
 use super::args::{self, is};
 use super::flags::*;
-use super::{spec, subcommand_arity, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx};
+use super::{
+    reply_help, spec, subcommand_arity, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx,
+};
 use crate::config::ConfigError;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -66,7 +68,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "debug",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
         (0, 0, 0),
         "server",
         debug,
@@ -145,6 +147,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                     "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
                 ))
             })?;
+        ctx.state.apply_stats_settings(&ctx.server.config());
         ctx.out.ok();
     } else if is(sub, "REWRITE") {
         if a.len() != 2 {
@@ -163,6 +166,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.server.clients.reset_net_totals();
         ctx.state.stats = Default::default();
         ctx.state.commands_processed = 0;
+        ctx.state.command_stats.reset();
         ctx.out.ok();
     } else if is(sub, "HELP") {
         let lines = [
@@ -178,7 +182,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "HELP",
             "    Prints this help.",
         ];
-        super::reply_help(ctx, &lines);
+        reply_help(ctx, &lines);
     } else {
         return Err(unknown_subcommand("config", sub));
     }
@@ -423,8 +427,7 @@ fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// SLOWLOG: tandem does not time commands, so the log is always empty; the replies and
-/// errors are those of a Redis whose log is empty.
+/// SLOWLOG: the commands that ran for at least `slowlog-log-slower-than` microseconds.
 fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     if is(sub, "GET") {
@@ -435,25 +438,58 @@ fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 String::from_utf8_lossy(sub)
             )));
         }
-        if let Some(count) = a.get(2) {
-            let valid = args::int(count).is_ok_and(|n| n >= -1);
-            if !valid {
-                return Err(CmdError::msg(
-                    "ERR count should be greater than or equal to -1",
-                ));
+        let count = match a.get(2) {
+            None => 10,
+            Some(count) => match args::int(count) {
+                Ok(-1) => usize::MAX,
+                Ok(n) if n >= 0 => n as usize,
+                _ => {
+                    return Err(CmdError::msg(
+                        "ERR count should be greater than or equal to -1",
+                    ))
+                }
+            },
+        };
+        let entries = ctx.state.slowlog.newest(count);
+        ctx.out.array(entries.len());
+        for e in entries {
+            ctx.out.array(6);
+            ctx.out.int(e.id as i64);
+            ctx.out.int(e.time as i64);
+            ctx.out.int(e.duration_usec as i64);
+            ctx.out.array(e.args.len());
+            for arg in &e.args {
+                ctx.out.bulk(arg);
             }
+            ctx.out.bulk(e.peer.as_bytes());
+            ctx.out.bulk(&e.client_name);
         }
-        ctx.out.array(0);
     } else if is(sub, "LEN") {
         subcommand_arity("slowlog|len", 2, a.len())?;
-        ctx.out.int(0);
+        ctx.out.int(ctx.state.slowlog.len() as i64);
     } else if is(sub, "RESET") {
         subcommand_arity("slowlog|reset", 2, a.len())?;
+        ctx.state.slowlog.reset();
         ctx.out.ok();
     } else if is(sub, "HELP") {
         subcommand_arity("slowlog|help", 2, a.len())?;
-        ctx.out.array(1);
-        ctx.out.simple("SLOWLOG GET [<count>] | LEN | RESET | HELP");
+        reply_help(
+            ctx,
+            &[
+                "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET [<count>]",
+                "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                "    Entries are made of:",
+                "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                "    client name",
+                "LEN",
+                "    Return the length of the slowlog.",
+                "RESET",
+                "    Reset the slowlog.",
+                "HELP",
+                "    Prints this help.",
+            ],
+        );
     } else {
         return Err(unknown_subcommand("slowlog", sub));
     }
@@ -472,7 +508,7 @@ fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.array(0);
     } else if is(sub, "HISTOGRAM") {
         subcommand_arity("latency|histogram", -2, a.len())?;
-        ctx.out.map(0);
+        latency_histogram(ctx, &a[2..]);
     } else if is(sub, "GRAPH") {
         subcommand_arity("latency|graph", 3, a.len())?;
         return Err(CmdError::msg(format!(
@@ -491,12 +527,63 @@ fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
     } else if is(sub, "HELP") {
         subcommand_arity("latency|help", 2, a.len())?;
-        ctx.out.array(1);
-        ctx.out.simple("LATENCY LATEST | HISTORY <event> | RESET [<event>...] | DOCTOR | HISTOGRAM [<command>...]");
+        reply_help(
+            ctx,
+            &[
+                "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DOCTOR",
+                "    Return a human readable latency analysis report.",
+                "GRAPH <event>",
+                "    Return an ASCII latency graph for the <event> class.",
+                "HISTORY <event>",
+                "    Return time-latency samples for the <event> class.",
+                "LATEST",
+                "    Return the latest latency samples for all events.",
+                "RESET [<event> ...]",
+                "    Reset latency data of one or more <event> classes.",
+                "    (default: reset all data for all event classes)",
+                "HISTOGRAM [COMMAND ...]",
+                "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+                "    If no commands are specified then all histograms are replied.",
+                "HELP",
+                "    Prints this help.",
+            ],
+        );
     } else {
         return Err(unknown_subcommand("latency", sub));
     }
     Ok(())
+}
+
+/// LATENCY HISTOGRAM [command ...]: each command's calls and cumulative latency
+/// distribution; named commands include their subcommands, unknown names are skipped.
+fn latency_histogram(ctx: &mut Ctx, names: &[Bytes]) {
+    let commands = &ctx.server.commands;
+    let wanted = |full: &str| {
+        names.is_empty()
+            || names.iter().any(|n| {
+                let parent = full.split('|').next().unwrap_or(full);
+                full.as_bytes().eq_ignore_ascii_case(n)
+                    || commands
+                        .lookup(n)
+                        .is_some_and(|spec| spec.name == parent && full != parent)
+            })
+    };
+    let histograms = ctx.state.command_stats.histograms(wanted);
+    ctx.out.map(histograms.len());
+    for (name, h) in histograms {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.map(2);
+        ctx.out.bulk(b"calls");
+        ctx.out.int(h.count() as i64);
+        ctx.out.bulk(b"histogram_usec");
+        let steps = h.cumulative_usec();
+        ctx.out.map(steps.len());
+        for (usec, count) in steps {
+            ctx.out.int(usec as i64);
+            ctx.out.int(count as i64);
+        }
+    }
 }
 
 fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

@@ -17,7 +17,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "exec",
         1,
-        NOSCRIPT | LOADING | STALE | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | NO_MULTI | SKIP_SLOWLOG,
         (0, 0, 0),
         "transactions",
         exec,

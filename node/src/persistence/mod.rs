@@ -310,6 +310,7 @@ fn replay(
     let mut reader = aof::IncrReader::open(&paths.dir, name)
         .map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
     let mut client = crate::clients::ClientState::internal_master(&server.clients);
+    client.uncounted = true;
     let mut out = crate::resp::ReplyWriter::new(false);
     let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
     let now = crate::keyspace::now_ms();

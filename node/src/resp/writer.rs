@@ -11,6 +11,8 @@ use bytes::{BufMut, BytesMut};
 pub struct ReplyWriter {
     buf: BytesMut,
     resp3: bool,
+    /// Codes of the errors written and not yet counted (INFO errorstats).
+    errors: Vec<Box<str>>,
 }
 
 impl ReplyWriter {
@@ -18,6 +20,7 @@ impl ReplyWriter {
         ReplyWriter {
             buf: BytesMut::with_capacity(4096),
             resp3,
+            errors: Vec::new(),
         }
     }
 
@@ -78,6 +81,7 @@ impl ReplyWriter {
 
     /// `-<text>`: `text` is the whole error line, code included (`ERR ...`, `WRONGTYPE ...`).
     pub fn error(&mut self, text: &str) {
+        self.errors.push(error_code(text).into());
         self.buf.put_u8(b'-');
         for &c in text.as_bytes() {
             // Newlines would break the framing; Redis replaces them with spaces.
@@ -85,6 +89,16 @@ impl ReplyWriter {
                 .put_u8(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// Whether errors were written since the last [`ReplyWriter::take_errors`].
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// The codes of the errors written since the last call, for the error counters.
+    pub fn take_errors(&mut self) -> std::vec::Drain<'_, Box<str>> {
+        self.errors.drain(..)
     }
 
     /// `:<n>`
@@ -228,6 +242,15 @@ fn strip_zeros(s: &str) -> &str {
     }
 }
 
+/// The code of an error reply, as Redis counts it: its first word when a space comes
+/// within 32 bytes (`WRONGTYPE`, `NOAUTH`...), `ERR` otherwise.
+pub fn error_code(text: &str) -> &str {
+    match text.as_bytes().iter().take(31).position(|&b| b == b' ') {
+        Some(end) if end > 0 => &text[..end],
+        _ => "ERR",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +288,17 @@ mod tests {
         let mut w = ReplyWriter::new(false);
         w.error("ERR a\r\nb");
         assert_eq!(w.buffer(), b"-ERR a  b\r\n");
+    }
+
+    #[test]
+    fn errors_written_are_remembered_by_code() {
+        let mut w = ReplyWriter::new(false);
+        assert!(!w.has_errors());
+        w.error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        w.error("NOSPACEANYWHERE");
+        w.error("ABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGHIJ x");
+        let codes: Vec<Box<str>> = w.take_errors().collect();
+        assert_eq!(codes, vec!["WRONGTYPE".into(), "ERR".into(), "ERR".into()]);
+        assert!(!w.has_errors());
     }
 }

@@ -1,0 +1,327 @@
+//! Command statistics against a real redis-server 7.0: INFO commandstats, errorstats and
+//! latencystats, LATENCY HISTOGRAM, the slow log, and the redaction of credentials in the
+//! slow log and MONITOR. Timings differ between the two servers, so they are masked; every
+//! count, name and argument must be the same.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tandem_tests::{wait_until, Client, Differential, Node, Reply};
+
+/// `cmdstat_<name>` → the fields of its line, without the timings.
+fn command_counts(info: &Reply) -> BTreeMap<String, String> {
+    info.text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("cmdstat_"))
+        .map(|l| {
+            let (name, fields) = l.split_once(':').expect("name:fields");
+            let counts: Vec<&str> = fields
+                .split(',')
+                .filter(|f| !f.starts_with("usec"))
+                .collect();
+            (name.to_string(), counts.join(","))
+        })
+        .collect()
+}
+
+/// One `name:value` field of an INFO reply.
+fn info_field(info: &Reply, name: &str) -> String {
+    info.text()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name} in INFO"))
+}
+
+/// Commands with latency percentiles in INFO latencystats (sorted: Redis lists them in
+/// hash table order), with the percentiles named.
+fn latency_names(info: &Reply) -> Vec<String> {
+    info.text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("latency_percentiles_usec_"))
+        .map(|l| {
+            let (name, values) = l.split_once(':').expect("name:values");
+            let percentiles: Vec<&str> = values
+                .split(',')
+                .map(|v| v.split('=').next().unwrap())
+                .collect();
+            format!("{name} {}", percentiles.join(","))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// LATENCY HISTOGRAM as command → calls, checking each distribution is cumulative and
+/// ends at the call count.
+fn histogram_calls(reply: &Reply) -> BTreeMap<String, i64> {
+    reply
+        .array()
+        .chunks(2)
+        .map(|pair| {
+            let fields = pair[1].array();
+            assert_eq!(fields[0].text(), "calls");
+            assert_eq!(fields[2].text(), "histogram_usec");
+            let calls = fields[1].int();
+            let steps: Vec<i64> = fields[3].array().iter().map(Reply::int).collect();
+            let counts: Vec<i64> = steps.chunks(2).map(|s| s[1]).collect();
+            assert!(counts.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
+            assert_eq!(counts.last().copied(), Some(calls), "{steps:?}");
+            (pair[0].text(), calls)
+        })
+        .collect()
+}
+
+fn blocked_clients(c: &mut Client) -> String {
+    info_field(&c.cmd(&["INFO", "clients"]), "blocked_clients")
+}
+
+/// Sends `BLPOP key 5` on a new client of each server and waits until both block.
+fn block_on(d: &mut Differential, key: &str) -> (Client, Client) {
+    let mut t = d.tandem.client();
+    let mut r = d.redis.client();
+    t.send(&["BLPOP", key, "5"]);
+    r.send(&["BLPOP", key, "5"]);
+    // Both servers are polled as often, so their INFO counts stay equal.
+    wait_until(Duration::from_secs(5), "both BLPOPs to block", || {
+        let t = blocked_clients(&mut d.t);
+        let r = blocked_clients(&mut d.r);
+        t == "1" && r == "1"
+    });
+    (t, r)
+}
+
+#[test]
+fn command_error_and_latency_stats_match_redis() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    d.check(&["CONFIG", "RESETSTAT"]);
+    for cmd in [
+        &["SET", "k", "v"][..],
+        &["GET", "k"],
+        &["LPUSH", "k", "x"],
+        &["INCR", "k"],
+        &["MSET", "a"],
+        &["MSET", "a", "b", "c"],
+        &["PING", "a", "b"],
+        &["CONFIG", "GET"],
+        &["CONFIG", "NOPE"],
+        &["CLIENT", "GETNAME", "x"],
+        &["OBJECT", "ENCODING", "missing"],
+        &["NOSUCHCOMMAND", "x"],
+        &["MULTI"],
+        &["SET", "t", "1"],
+        &["LPUSH", "t", "x"],
+        &["EXEC"],
+        &["MULTI"],
+        &["GET"],
+        &["EXEC"],
+        &["BLPOP", "empty", "0.01"],
+        // Refused with enable-debug-command at its default, counted as rejected.
+        &["DEBUG", "SLEEP", "0"],
+    ] {
+        d.check(cmd);
+    }
+    // A BLPOP served after it blocked counts one call, timed when it is served.
+    let (mut t, mut r) = block_on(&mut d, "q");
+    d.check(&["RPUSH", "q", "v"]);
+    assert_eq!(t.read(), r.read());
+
+    let (ts, rs) = d.both(&["INFO", "stats"]);
+    for field in ["total_error_replies", "total_commands_processed"] {
+        assert_eq!(info_field(&ts, field), info_field(&rs, field), "{field}");
+    }
+    d.check(&["INFO", "errorstats"]);
+    let (tc, rc) = d.both(&["INFO", "commandstats"]);
+    assert_eq!(command_counts(&tc), command_counts(&rc));
+    assert!(command_counts(&tc)["config|get"].contains("rejected_calls=1"));
+    let (tl, rl) = d.both(&["INFO", "latencystats"]);
+    assert_eq!(latency_names(&tl), latency_names(&rl));
+    let (th, rh) = d.both(&["LATENCY", "HISTOGRAM"]);
+    assert_eq!(histogram_calls(&th), histogram_calls(&rh));
+    let (th, rh) = d.both(&["LATENCY", "HISTOGRAM", "blpop", "config", "nosuch"]);
+    assert_eq!(histogram_calls(&th), histogram_calls(&rh));
+    // Both BLPOPs are calls; only the one served is timed (Redis 7.0 does not time one
+    // that times out).
+    assert!(command_counts(&tc)["blpop"].starts_with("calls=2,"));
+    assert_eq!(histogram_calls(&th).get("blpop"), Some(&1));
+
+    // The percentiles are a setting, checked as Redis checks it.
+    for cmd in [
+        &[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "50 101",
+        ][..],
+        &[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "0 99.99 100",
+        ],
+        &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+    ] {
+        d.check(cmd);
+    }
+    let (tl, rl) = d.both(&["INFO", "latencystats"]);
+    assert_eq!(latency_names(&tl), latency_names(&rl));
+    assert!(latency_names(&tl)[0].ends_with(" p0,p99.99,p100"));
+
+    // RESETSTAT forgets it all; with latency tracking off only the counters are kept.
+    d.check(&["CONFIG", "RESETSTAT"]);
+    d.check(&["INFO", "errorstats"]);
+    d.check(&["CONFIG", "SET", "latency-tracking", "no"]);
+    d.check(&["GET", "k"]);
+    let (tc, rc) = d.both(&["INFO", "commandstats"]);
+    assert_eq!(command_counts(&tc), command_counts(&rc));
+    let names: Vec<String> = command_counts(&tc).into_keys().collect();
+    assert_eq!(
+        names,
+        ["config|resetstat", "config|set", "get", "info"],
+        "{}",
+        tc.text()
+    );
+    let (tl, rl) = d.both(&["INFO", "latencystats"]);
+    assert_eq!(latency_names(&tl), latency_names(&rl));
+    let (th, rh) = d.both(&["LATENCY", "HISTOGRAM"]);
+    assert_eq!(histogram_calls(&th), histogram_calls(&rh));
+}
+
+/// A SLOWLOG GET reply with the parts that legitimately differ (time, duration, client
+/// port) checked and masked.
+fn masked_slowlog(reply: &Reply) -> Reply {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    Reply::Array(
+        reply
+            .array()
+            .iter()
+            .map(|entry| {
+                let mut e = entry.array().to_vec();
+                assert_eq!(e.len(), 6, "{entry:?}");
+                assert!((e[1].int() - now).abs() < 60, "{entry:?}");
+                assert!(e[2].int() >= 0, "{entry:?}");
+                assert!(e[4].text().starts_with("127.0.0.1:"), "{entry:?}");
+                e[1] = Reply::Int(0);
+                e[2] = Reply::Int(0);
+                e[4] = Reply::Nil;
+                Reply::Array(e)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn slowlog_logs_commands_as_redis_does() {
+    let Some(mut d) = Differential::start(&[
+        "--slowlog-log-slower-than",
+        "0",
+        "--enable-debug-command",
+        "local",
+    ]) else {
+        return;
+    };
+    let long_value = "x".repeat(200);
+    let mut many = vec!["RPUSH", "list"];
+    many.extend(std::iter::repeat_n("e", 40));
+    for cmd in [
+        &["SLOWLOG", "RESET"][..],
+        &["CLIENT", "SETNAME", "reporter"],
+        &["SET", "k", &long_value],
+        &many,
+        &["AUTH", "someone", "secret"],
+        &[
+            "CONFIG",
+            "SET",
+            "masterauth",
+            "hidden",
+            "maxmemory-samples",
+            "5",
+        ],
+        &["MULTI"],
+        &["INCR", "n"],
+        &["EXEC"],
+    ] {
+        d.check(cmd);
+    }
+    // HELLO's reply holds the client id, which differs between the servers.
+    d.both(&["HELLO", "2", "AUTH", "default", "pw", "SETNAME", "reporter"]);
+    d.check(&["PING"]);
+    let (t, r) = d.both(&["SLOWLOG", "GET", "-1"]);
+    assert_eq!(masked_slowlog(&t), masked_slowlog(&r));
+    let text = format!("{t:?}");
+    for secret in ["secret", "someone", "hidden", "\"pw\""] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    for cmd in [
+        &["SLOWLOG", "LEN"][..],
+        &["CONFIG", "SET", "slowlog-max-len", "3"],
+        &["SLOWLOG", "LEN"],
+        &["PING"],
+        &["SLOWLOG", "LEN"],
+        &["SLOWLOG", "HELP"],
+        &["LATENCY", "HELP"],
+        &["SLOWLOG", "RESET"],
+        &["SLOWLOG", "LEN"],
+    ] {
+        d.check(cmd);
+    }
+    let (t, r) = d.both(&["SLOWLOG", "GET", "1"]);
+    assert_eq!(masked_slowlog(&t), masked_slowlog(&r));
+
+    // With the default threshold only a slow command is logged, with its duration.
+    for cmd in [
+        &["CONFIG", "SET", "slowlog-log-slower-than", "20000"][..],
+        &["SLOWLOG", "RESET"],
+        &["DEBUG", "SLEEP", "0"],
+        &["DEBUG", "SLEEP", "0.03"],
+        &["SLOWLOG", "LEN"],
+    ] {
+        d.check(cmd);
+    }
+    let (t, r) = d.both(&["SLOWLOG", "GET"]);
+    assert_eq!(masked_slowlog(&t), masked_slowlog(&r));
+    assert!(t.array()[0].array()[2].int() >= 30_000, "{t:?}");
+    d.check(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    d.check(&["DEBUG", "SLEEP", "0.03"]);
+    d.check(&["SLOWLOG", "LEN"]);
+}
+
+/// MONITOR lines with the timestamp and client port masked.
+fn monitor_lines(m: &mut Client, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let line = m.read().text();
+            let (_, rest) = line.split_once(" [").expect("timestamp");
+            let (addr, args) = rest.split_once("] ").expect("client");
+            let db = addr.split(' ').next().unwrap();
+            format!("[{db}] {args}")
+        })
+        .collect()
+}
+
+#[test]
+fn monitor_redacts_credentials_as_redis_does() {
+    let Some(d) = Differential::start(&[]) else {
+        return;
+    };
+    let mut lines = Vec::new();
+    for node in [&d.tandem, &d.redis] {
+        lines.push(monitor_session(node));
+    }
+    assert_eq!(lines[0], lines[1]);
+    assert!(lines[0].iter().all(|l| !l.contains("pw")), "{lines:?}");
+}
+
+fn monitor_session(node: &Node) -> Vec<String> {
+    let mut m = node.client();
+    assert_eq!(m.cmd(&["MONITOR"]), Reply::Simple("OK".into()));
+    let mut c = node.client();
+    c.cmd(&["AUTH", "someone", "pw"]);
+    c.cmd(&["HELLO", "2", "AUTH", "default", "pw", "SETNAME", "watched"]);
+    c.cmd(&["SET", "k", "v"]);
+    monitor_lines(&mut m, 3)
+}
