@@ -49,6 +49,7 @@ pub struct EngineState {
     /// Per-command and per-error counters (INFO commandstats, errorstats, latencystats).
     pub command_stats: crate::stats::CommandStats,
     pub slowlog: crate::stats::SlowLog,
+    pub latency_monitor: crate::stats::LatencyMonitor,
     /// Keys watched by clients (WATCH), by (db, key).
     watched: HashMap<(usize, Bytes), Vec<ClientId>>,
     /// Clients whose watched keys were touched: their next EXEC fails.
@@ -84,6 +85,7 @@ impl EngineState {
             commands_processed: 0,
             command_stats: Default::default(),
             slowlog: Default::default(),
+            latency_monitor: Default::default(),
             watched: HashMap::new(),
             cas_dirty: HashSet::new(),
             blocked: HashMap::new(),
@@ -94,8 +96,11 @@ impl EngineState {
         }
     }
 
-    /// Applies the slow log and latency tracking directives (at start-up, after CONFIG SET).
+    /// Applies the slow log, latency tracking and latency monitor directives (at start-up,
+    /// after CONFIG SET).
     pub fn apply_stats_settings(&mut self, config: &crate::config::Config) {
+        self.latency_monitor
+            .configure(config.get_u64("latency-monitor-threshold"));
         self.slowlog.configure(
             config.get_int("slowlog-log-slower-than"),
             config.get_u64("slowlog-max-len") as usize,

@@ -1,6 +1,6 @@
 //! Command statistics against a real redis-server 7.0: INFO commandstats, errorstats and
-//! latencystats, LATENCY HISTOGRAM, the slow log, and the redaction of credentials in the
-//! slow log and MONITOR. Timings differ between the two servers, so they are masked; every
+//! latencystats, LATENCY HISTOGRAM, the slow log, the latency monitor, and the redaction
+//! of credentials in the slow log and MONITOR. Timings differ between the two servers, so they are masked; every
 //! count, name and argument must be the same.
 
 use std::collections::BTreeMap;
@@ -324,4 +324,69 @@ fn monitor_session(node: &Node) -> Vec<String> {
     c.cmd(&["HELLO", "2", "AUTH", "default", "pw", "SETNAME", "watched"]);
     c.cmd(&["SET", "k", "v"]);
     monitor_lines(&mut m, 3)
+}
+
+/// `text` with every number replaced by `N` (latencies and ages differ by a millisecond
+/// or a second between the two servers).
+fn without_numbers(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('N') {
+                out.push('N');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn latency_monitor_records_slow_commands_as_redis_does() {
+    let Some(mut d) = Differential::start(&["--enable-debug-command", "local"]) else {
+        return;
+    };
+    for cmd in [
+        &["CONFIG", "SET", "latency-monitor-threshold", "10"][..],
+        &["DEBUG", "SLEEP", "0"],
+        &["LATENCY", "LATEST"],
+        &["DEBUG", "SLEEP", "0.02"],
+        &["LATENCY", "HISTORY", "COMMAND"],
+        &["LATENCY", "HISTORY", "fast-command"],
+    ] {
+        d.check(cmd);
+    }
+    let (t, r) = d.both(&["LATENCY", "LATEST"]);
+    for latest in [&t, &r] {
+        let events = latest.array();
+        assert_eq!(events.len(), 1, "{latest:?}");
+        let e = events[0].array();
+        assert_eq!(e[0].text(), "command");
+        assert!(e[2].int() >= 20 && e[2].int() == e[3].int(), "{latest:?}");
+    }
+    let (t, r) = d.both(&["LATENCY", "HISTORY", "command"]);
+    assert_eq!(t.array().len(), 1, "{t:?}");
+    assert_eq!(r.array().len(), 1, "{r:?}");
+    for sub in ["GRAPH", "DOCTOR"] {
+        let args: &[&str] = if sub == "GRAPH" {
+            &["LATENCY", sub, "command"]
+        } else {
+            &["LATENCY", sub]
+        };
+        let (t, r) = d.both(args);
+        assert_eq!(
+            without_numbers(&t.text()),
+            without_numbers(&r.text()),
+            "{sub}"
+        );
+    }
+    for cmd in [
+        &["LATENCY", "RESET", "nosuch", "COMMAND"][..],
+        &["LATENCY", "LATEST"],
+        &["LATENCY", "GRAPH", "command"],
+        &["LATENCY", "DOCTOR"],
+    ] {
+        d.check(cmd);
+    }
 }

@@ -770,6 +770,14 @@ fn account(
         (None, false, false) => Run::Completed { failed },
     };
     ctx.state.command_stats.record(slot, usec, run);
+    let event = match run {
+        Run::Unblocked { .. } => "command-unblocking",
+        _ if spec.has(flags::FAST) => "fast-command",
+        _ => "command",
+    };
+    ctx.state
+        .latency_monitor
+        .sample_if_needed(event, usec / 1000, || crate::keyspace::now_ms() / 1000);
     if !matches!(run, Run::Unblocked { .. }) {
         ctx.state.commands_processed += 1;
     }

@@ -496,35 +496,62 @@ fn slowlog(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// LATENCY: tandem records no latency events, so the replies are those of a Redis that
-/// has none (and DOCTOR's text depends on latency-monitor-threshold as there).
+/// LATENCY: the latency monitor's events (LATEST, HISTORY, GRAPH, RESET, DOCTOR) and the
+/// per-command latency histograms (HISTOGRAM).
 fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
+    let now = || crate::keyspace::now_ms() / 1000;
     if is(sub, "LATEST") {
         subcommand_arity("latency|latest", 2, a.len())?;
-        ctx.out.array(0);
+        let latest = ctx.state.latency_monitor.latest();
+        ctx.out.array(latest.len());
+        for (event, time, latency, max) in latest {
+            ctx.out.array(4);
+            ctx.out.bulk(event.as_bytes());
+            ctx.out.int(time as i64);
+            ctx.out.int(latency as i64);
+            ctx.out.int(max as i64);
+        }
     } else if is(sub, "HISTORY") {
         subcommand_arity("latency|history", 3, a.len())?;
-        ctx.out.array(0);
+        let history = ctx.state.latency_monitor.history(&a[2]);
+        ctx.out.array(history.len());
+        for (time, latency) in history {
+            ctx.out.array(2);
+            ctx.out.int(time as i64);
+            ctx.out.int(latency as i64);
+        }
     } else if is(sub, "HISTOGRAM") {
         subcommand_arity("latency|histogram", -2, a.len())?;
         latency_histogram(ctx, &a[2..]);
     } else if is(sub, "GRAPH") {
         subcommand_arity("latency|graph", 3, a.len())?;
-        return Err(CmdError::msg(format!(
-            "ERR No samples available for event '{}'",
-            String::from_utf8_lossy(&a[2])
-        )));
+        let Some(graph) = ctx.state.latency_monitor.graph(&a[2], now()) else {
+            return Err(CmdError::msg(format!(
+                "ERR No samples available for event '{}'",
+                String::from_utf8_lossy(&a[2])
+            )));
+        };
+        ctx.out.verbatim(&graph);
     } else if is(sub, "RESET") {
         subcommand_arity("latency|reset", -2, a.len())?;
-        ctx.out.int(0);
+        let monitor = &mut ctx.state.latency_monitor;
+        let resets = if a.len() == 2 {
+            monitor.reset(None)
+        } else {
+            a[2..].iter().map(|event| monitor.reset(Some(event))).sum()
+        };
+        ctx.out.int(resets as i64);
     } else if is(sub, "DOCTOR") {
         subcommand_arity("latency|doctor", 2, a.len())?;
-        if ctx.server.config().get_u64("latency-monitor-threshold") == 0 {
-            ctx.out.verbatim("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n");
-        } else {
-            ctx.out.verbatim("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sit down calmly, take a stress pill, and think things over.\n");
-        }
+        let report =
+            ctx.state
+                .latency_monitor
+                .doctor(crate::stats::latency_monitor::DoctorContext {
+                    now: now(),
+                    slowlog_slower_than: ctx.server.config().get_int("slowlog-log-slower-than"),
+                });
+        ctx.out.verbatim(&report);
     } else if is(sub, "HELP") {
         subcommand_arity("latency|help", 2, a.len())?;
         reply_help(

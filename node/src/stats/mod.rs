@@ -1,16 +1,18 @@
 //! What Redis 7.0 counts about the commands it runs: per-command calls, time, rejections
 //! and failures (INFO commandstats), latency percentiles (INFO latencystats, LATENCY
-//! HISTOGRAM), error replies by code (INFO errorstats, `total_error_replies`), and the
-//! slow log. All of it lives in the engine state and is updated under the engine lock by
+//! HISTOGRAM), error replies by code (INFO errorstats, `total_error_replies`), the slow
+//! log and the latency monitor. All of it lives in the engine state and is updated under the engine lock by
 //! the command path, so it costs two clock readings and one table lookup per command.
 
 pub mod histogram;
+pub mod latency_monitor;
 pub mod slowlog;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 pub use histogram::LatencyHistogram;
+pub use latency_monitor::LatencyMonitor;
 pub use slowlog::SlowLog;
 
 use crate::resp::ReplyWriter;
