@@ -323,7 +323,13 @@ fn monitor_session(node: &Node) -> Vec<String> {
     c.cmd(&["AUTH", "someone", "pw"]);
     c.cmd(&["HELLO", "2", "AUTH", "default", "pw", "SETNAME", "watched"]);
     c.cmd(&["SET", "k", "v"]);
-    monitor_lines(&mut m, 3)
+    // Commands are shown after they run: EXEC after the commands it ran, SELECT with the
+    // database it selected.
+    c.cmd(&["MULTI"]);
+    c.cmd(&["INCR", "n"]);
+    c.cmd(&["EXEC"]);
+    c.cmd(&["SELECT", "2"]);
+    monitor_lines(&mut m, 7)
 }
 
 /// `text` with every number replaced by `N` (latencies and ages differ by a millisecond

@@ -575,12 +575,15 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
             return reject(ctx, Some(full_name(spec, args)), err);
         }
     }
-    if !ctx.client.resumed_call {
-        // A blocked command re-run after its wait was shown when it first ran.
-        ctx.server.feed_monitors(ctx.client, args, spec);
-    }
+    // A blocked command re-run after its wait was shown when it first ran.
+    let show = !ctx.client.resumed_call;
     ctx.client.last_cmd = Some(full_name(spec, args));
     run_command(ctx, spec, args, false);
+    if show {
+        // After running, as Redis does: EXEC comes after the commands it ran, SELECT
+        // shows the database it selected.
+        ctx.server.feed_monitors(ctx.client, args, spec);
+    }
 }
 
 /// The name Redis gives the command `args` runs: `config|get` for a subcommand.

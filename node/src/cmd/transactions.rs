@@ -104,7 +104,10 @@ pub fn exec_queued(ctx: &mut Ctx, queued: Vec<Vec<Bytes>>) {
     ctx.in_exec = true;
     for args in queued {
         match ctx.server.commands.lookup(&args[0]) {
-            Some(spec) => super::run_command(ctx, spec, &args, true),
+            Some(spec) => {
+                super::run_command(ctx, spec, &args, true);
+                ctx.server.feed_monitors(ctx.client, &args, spec);
+            }
             None => ctx
                 .out
                 .error(&super::unknown_command_error(&args).to_string()),
