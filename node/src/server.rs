@@ -361,6 +361,11 @@ impl Server {
             .fetch_sub(before - m.len(), Ordering::Relaxed);
     }
 
+    /// Whether any client is in MONITOR mode.
+    pub fn has_monitors(&self) -> bool {
+        self.monitor_count.load(Ordering::Relaxed) > 0
+    }
+
     /// Sends a command to MONITOR clients: `+<time> [<db> <addr>] "arg" ...`.
     pub fn feed_monitors(&self, client: &ClientState, args: &[Bytes], spec: &CommandSpec) {
         if self.monitor_count.load(Ordering::Relaxed) == 0 || spec.has(crate::cmd::flags::ADMIN) {

@@ -285,6 +285,16 @@ fn slowlog_logs_commands_as_redis_does() {
     let (t, r) = d.both(&["SLOWLOG", "GET"]);
     assert_eq!(masked_slowlog(&t), masked_slowlog(&r));
     assert!(t.array()[0].array()[2].int() >= 30_000, "{t:?}");
+    // A shorter maximum applies with the next command considered, slow or not.
+    for cmd in [
+        &["DEBUG", "SLEEP", "0.03"][..],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "1000000"],
+        &["CONFIG", "SET", "slowlog-max-len", "1"],
+        &["PING"],
+        &["SLOWLOG", "LEN"],
+    ] {
+        d.check(cmd);
+    }
     d.check(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
     d.check(&["DEBUG", "SLEEP", "0.03"]);
     d.check(&["SLOWLOG", "LEN"]);

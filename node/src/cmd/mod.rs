@@ -579,10 +579,11 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
     let show = !ctx.client.resumed_call;
     ctx.client.last_cmd = Some(full_name(spec, args));
     run_command(ctx, spec, args, false);
-    if show {
+    if show && ctx.server.has_monitors() {
         // After running, as Redis does: EXEC comes after the commands it ran, SELECT
-        // shows the database it selected.
+        // shows the database it selected. Not charged to the next command's time.
         ctx.server.feed_monitors(ctx.client, args, spec);
+        ctx.clock = quanta::Instant::now();
     }
 }
 
@@ -691,8 +692,6 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     let resumed = std::mem::take(&mut ctx.client.resumed_call);
     let started = ctx.clock;
     let result = (spec.handler)(ctx, args);
-    ctx.clock = quanta::Instant::now();
-    let usec = ctx.clock.duration_since(started).as_micros() as u64;
     let refusal = result.as_ref().err().and_then(|e| Refusal::of(spec, e));
     if let Err(e) = result {
         ctx.out.error(&e.to_string());
@@ -717,6 +716,10 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     if ctx.state.repl_end != repl_end {
         ctx.client.woff = ctx.state.repl_end;
     }
+    // Read after propagation, so copying a large command into the backlog or the AOF is
+    // charged to that command rather than to the next one of the batch.
+    ctx.clock = quanta::Instant::now();
+    let usec = ctx.clock.duration_since(started).as_micros() as u64;
     account(ctx, spec, args, usec, resumed, refusal);
 }
 
@@ -768,7 +771,8 @@ fn account(
             }
             Run::Blocked
         }
-        (None, false, true) if ctx.timed_out => return,
+        // Redis times neither a blocked command that timed out nor a WAIT it releases.
+        (None, false, true) if ctx.timed_out || spec.name == "wait" => return,
         (None, false, true) => Run::Unblocked { failed },
         (None, false, false) => Run::Completed { failed },
     };
@@ -784,7 +788,11 @@ fn account(
     if !matches!(run, Run::Unblocked { .. }) {
         ctx.state.commands_processed += 1;
     }
-    if run != Run::Blocked && ctx.state.slowlog.is_slow(usec) && !spec.has(flags::SKIP_SLOWLOG) {
+    if run == Run::Blocked || spec.has(flags::SKIP_SLOWLOG) {
+        return;
+    }
+    ctx.state.slowlog.trim();
+    if ctx.state.slowlog.is_slow(usec) {
         let name = ctx
             .client
             .info

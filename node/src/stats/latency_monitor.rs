@@ -214,7 +214,7 @@ impl LatencyMonitor {
             return report;
         }
         report.push_str("\nI have a few advices for you:\n\n");
-        let threshold_us = self.threshold_ms * 1000;
+        let threshold_us = self.threshold_ms.saturating_mul(1000);
         if advice.slowlog_enable {
             let _ = writeln!(report, "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than {threshold_us}'. If the Slow log is disabled Redis is not able to log slow commands execution for you.");
         }

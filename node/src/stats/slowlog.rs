@@ -53,10 +53,18 @@ pub struct Caller<'a> {
 
 impl SlowLog {
     /// Applies `slowlog-log-slower-than` and `slowlog-max-len` (a shorter maximum takes
-    /// effect with the next entry, as in Redis).
+    /// effect with the next command considered for the log, as in Redis).
     pub fn configure(&mut self, slower_than_usec: i64, max_len: usize) {
         self.slower_than_usec = slower_than_usec;
         self.max_len = max_len;
+    }
+
+    /// Drops the oldest entries beyond `slowlog-max-len`, as Redis does for every command
+    /// it considers while the log is enabled.
+    pub fn trim(&mut self) {
+        if self.slower_than_usec >= 0 {
+            self.entries.truncate(self.max_len);
+        }
     }
 
     /// Whether a command that ran `duration_usec` belongs in the log.
