@@ -81,13 +81,26 @@ fn block_on(d: &mut Differential, key: &str) -> (Client, Client) {
     let mut r = d.redis.client();
     t.send(&["BLPOP", key, "5"]);
     r.send(&["BLPOP", key, "5"]);
-    // Both servers are polled as often, so their INFO counts stay equal.
-    wait_until(Duration::from_secs(5), "both BLPOPs to block", || {
+    wait_both_blocked(d);
+    (t, r)
+}
+
+/// Waits until each server has one blocked client. Both are polled as often, so their
+/// INFO counts stay equal.
+fn wait_both_blocked(d: &mut Differential) {
+    wait_until(Duration::from_secs(5), "a blocked client on both", || {
         let t = blocked_clients(&mut d.t);
         let r = blocked_clients(&mut d.r);
         t == "1" && r == "1"
     });
-    (t, r)
+}
+
+/// INFO clients' `clients_in_timeout_table` of both servers.
+fn timeout_table(d: &mut Differential) -> (String, String) {
+    (
+        info_field(&d.t.cmd(&["INFO", "clients"]), "clients_in_timeout_table"),
+        info_field(&d.r.cmd(&["INFO", "clients"]), "clients_in_timeout_table"),
+    )
 }
 
 #[test]
@@ -124,6 +137,7 @@ fn command_error_and_latency_stats_match_redis() {
     }
     // A BLPOP served after it blocked counts one call, timed when it is served.
     let (mut t, mut r) = block_on(&mut d, "q");
+    assert_eq!(timeout_table(&mut d), ("1".into(), "1".into()));
     d.check(&["RPUSH", "q", "v"]);
     assert_eq!(t.read(), r.read());
 
@@ -186,6 +200,14 @@ fn command_error_and_latency_stats_match_redis() {
     assert_eq!(latency_names(&tl), latency_names(&rl));
     let (th, rh) = d.both(&["LATENCY", "HISTOGRAM"]);
     assert_eq!(histogram_calls(&th), histogram_calls(&rh));
+
+    // WAIT with no timeout blocks with no deadline: not in the timeout table.
+    let mut wt = d.tandem.client();
+    let mut wr = d.redis.client();
+    wt.send(&["WAIT", "1", "0"]);
+    wr.send(&["WAIT", "1", "0"]);
+    wait_both_blocked(&mut d);
+    assert_eq!(timeout_table(&mut d), ("0".into(), "0".into()));
 }
 
 /// A SLOWLOG GET reply with the parts that legitimately differ (time, duration, client

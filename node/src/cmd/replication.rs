@@ -318,7 +318,8 @@ fn wait(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     ctx.block = Some(BlockRequest {
         keys: Vec::new(),
-        timeout: Some(deadline.saturating_duration_since(now)),
+        // `WAIT n 0` waits for good (and is not in INFO's clients_in_timeout_table).
+        timeout: (timeout_ms != 0).then(|| deadline.saturating_duration_since(now)),
         waker,
     });
     Ok(())
