@@ -317,11 +317,20 @@ impl Connection {
         let hello = self.client.pending_hello.take();
         if !ok {
             self.out.error(crate::cmd::WRONGPASS);
+            // The AUTH or HELLO was counted as a call when it ran; it failed after all.
+            if let Some((_, slot)) = self.client.stats_slot {
+                let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+                state.command_stats.record_failed(slot);
+            }
             return;
         }
         self.client.authenticated = true;
         match hello {
-            Some(args) => self.pending.push_front(args),
+            Some(args) => {
+                // Finishing the HELLO already counted (and shown to MONITOR).
+                self.client.resumed_call = true;
+                self.pending.push_front(args)
+            }
             None => self.out.ok(),
         }
     }

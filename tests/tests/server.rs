@@ -59,6 +59,21 @@ fn hashed_requirepass_accepts_the_password_and_rejects_others() {
     p.send(&["GET", "k"]);
     assert_eq!(p.read(), Reply::Simple("OK".into()));
     assert_eq!(p.read(), Reply::Bulk(b"v".to_vec()));
+    // Verified off the engine lock, each is still one call, and the wrong one a failure.
+    let stats = c.cmd(&["INFO", "commandstats"]).text();
+    for (name, calls, failed) in [("auth", 3, 1), ("hello", 1, 0)] {
+        let line = stats
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {stats}"));
+        assert!(line.contains(&format!(":calls={calls},")), "{line}");
+        assert!(line.ends_with(&format!(",failed_calls={failed}")), "{line}");
+    }
+    let errors = c.cmd(&["INFO", "errorstats"]).text();
+    assert!(
+        errors.contains("errorstat_WRONGPASS:count=1\r\n"),
+        "{errors}"
+    );
     // CONFIG GET shows the hash, never a plaintext password.
     let cfg = c.cmd(&["CONFIG", "GET", "requirepass-hash"]);
     assert_eq!(cfg.array()[1].text(), hash);

@@ -116,6 +116,12 @@ impl CommandStats {
         }
     }
 
+    /// Counts a failure of the command in `slot` found after it ran (a hashed password
+    /// verified off the engine lock).
+    pub fn record_failed(&mut self, slot: usize) {
+        self.slots[slot].1.failed_calls += 1;
+    }
+
     /// Counts a command in `slot` refused before it ran.
     pub fn record_rejected(&mut self, slot: usize) {
         self.slots[slot].1.rejected_calls += 1;
