@@ -368,7 +368,7 @@ impl Server {
 
     /// Sends a command to MONITOR clients: `+<time> [<db> <addr>] "arg" ...`.
     pub fn feed_monitors(&self, client: &ClientState, args: &[Bytes], spec: &CommandSpec) {
-        if self.monitor_count.load(Ordering::Relaxed) == 0 || spec.has(crate::cmd::flags::ADMIN) {
+        if !self.has_monitors() || spec.has(crate::cmd::flags::ADMIN) {
             return;
         }
         let now = std::time::SystemTime::now()

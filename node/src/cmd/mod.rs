@@ -669,14 +669,12 @@ fn reject(ctx: &mut Ctx, name: Option<&'static str>, err: CmdError) {
     }
     ctx.client.resumed_call = false;
     ctx.out.error(&err.to_string());
-    if !ctx.client.uncounted {
-        if let Some(name) = name {
-            let slot = stats_slot(ctx, name);
-            ctx.state.command_stats.record_rejected(slot);
-        }
-    }
     let counted = !ctx.client.uncounted;
     ctx.state.command_stats.count_errors(ctx.out, counted);
+    if let Some(name) = name.filter(|_| counted) {
+        let slot = stats_slot(ctx, name);
+        ctx.state.command_stats.record_rejected(slot);
+    }
 }
 
 /// Runs a command that passed the checks and queues its propagation. `in_exec` defers the

@@ -549,7 +549,7 @@ fn latency(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 .latency_monitor
                 .doctor(crate::stats::latency_monitor::DoctorContext {
                     now: now(),
-                    slowlog_slower_than: ctx.server.config().get_int("slowlog-log-slower-than"),
+                    slowlog_slower_than: ctx.state.slowlog.slower_than_usec(),
                 });
         ctx.out.verbatim(&report);
     } else if is(sub, "HELP") {

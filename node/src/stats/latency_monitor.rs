@@ -161,7 +161,7 @@ impl LatencyMonitor {
             if i > 0 {
                 out.push('\n');
             }
-            draw_sparkline(&mut out, chunk, (low, high), !samples.is_empty());
+            draw_sparkline(&mut out, chunk, (low, high));
         }
         Some(out)
     }
@@ -304,13 +304,8 @@ fn age_label(secs: u64) -> String {
 
 /// Draws `samples` (value, label) as a filled sparkline of GRAPH_ROWS rows scaled between
 /// `low` and `high`, each sample's label written downwards under its column after a blank
-/// line.
-fn draw_sparkline(
-    out: &mut String,
-    samples: &[(u64, String)],
-    (low, high): (u64, u64),
-    labels: bool,
-) {
+/// line (every sample has a label, its age).
+fn draw_sparkline(out: &mut String, samples: &[(u64, String)], (low, high): (u64, u64)) {
     let range = if high == low {
         1.0
     } else {
@@ -338,7 +333,7 @@ fn draw_sparkline(
                     })
                     .collect(),
             )
-        } else if labels && row == GRAPH_ROWS {
+        } else if row == GRAPH_ROWS {
             Some(" ".repeat(samples.len()))
         } else {
             let at = row - GRAPH_ROWS - 1;

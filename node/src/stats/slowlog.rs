@@ -59,6 +59,11 @@ impl SlowLog {
         self.max_len = max_len;
     }
 
+    /// `slowlog-log-slower-than`, microseconds (negative: the log is off).
+    pub fn slower_than_usec(&self) -> i64 {
+        self.slower_than_usec
+    }
+
     /// Drops the oldest entries beyond `slowlog-max-len`, as Redis does for every command
     /// it considers while the log is enabled.
     pub fn trim(&mut self) {
