@@ -52,6 +52,15 @@ impl Reply {
     pub fn strings(&self) -> Vec<String> {
         self.array().iter().map(|r| r.text()).collect()
     }
+
+    /// The value of `name:value` in an INFO reply.
+    pub fn info_field(&self, name: &str) -> Option<String> {
+        self.text().lines().find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|v| v.trim().to_string())
+        })
+    }
 }
 
 /// Parses one complete reply from `buf`: `Some((reply, consumed))`, None when incomplete.

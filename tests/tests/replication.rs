@@ -17,11 +17,9 @@ const SYNC: Duration = Duration::from_secs(30);
 
 /// A field of `INFO <section>`.
 fn info(c: &mut Client, section: &str, field: &str) -> String {
-    let text = c.cmd(&["INFO", section]).text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .to_string()
+    c.cmd(&["INFO", section])
+        .info_field(field)
+        .unwrap_or_default()
 }
 
 /// Sends `sig` ("-STOP", "-CONT") to process `pid`.

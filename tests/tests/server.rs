@@ -477,13 +477,10 @@ fn io_threads_sets_how_many_threads_serve_clients() {
         let args: Vec<&str> = setting.map_or(vec![], |n| vec!["--io-threads", n]);
         let node = Node::tandem(&args);
         let mut c = node.client();
-        let info = c.cmd(&["INFO", "server"]).text();
+        let info = c.cmd(&["INFO", "server"]);
         let field = |name: &str| {
-            info.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            info.info_field(name)
                 .unwrap_or_else(|| panic!("INFO lacks {name}"))
-                .trim()
-                .to_string()
         };
         assert_eq!(field("io_threads_active"), active, "io-threads {setting:?}");
         let expected = setting.unwrap_or("1");

@@ -26,9 +26,7 @@ fn command_counts(info: &Reply) -> BTreeMap<String, String> {
 
 /// One `name:value` field of an INFO reply.
 fn info_field(info: &Reply, name: &str) -> String {
-    info.text()
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+    info.info_field(name)
         .unwrap_or_else(|| panic!("no {name} in INFO"))
 }
 
