@@ -252,6 +252,8 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d("maxmemory-samples", Kind::Int(1, 64), "5"),
     d("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
+    d("lfu-log-factor", U, "10"),
+    d("lfu-decay-time", U, "1"),
     d("maxmemory-clients", M, "0"),
     d(
         "client-output-buffer-limit",

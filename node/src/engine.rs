@@ -50,6 +50,8 @@ pub struct EngineState {
     pub command_stats: crate::stats::CommandStats,
     pub slowlog: crate::stats::SlowLog,
     pub latency_monitor: crate::stats::LatencyMonitor,
+    /// `maxmemory` and its eviction state.
+    pub evictor: crate::evict::Evictor,
     /// Keys watched by clients (WATCH), by (db, key).
     watched: HashMap<(usize, Bytes), Vec<ClientId>>,
     /// Clients whose watched keys were touched: their next EXEC fails.
@@ -86,6 +88,7 @@ impl EngineState {
             command_stats: Default::default(),
             slowlog: Default::default(),
             latency_monitor: Default::default(),
+            evictor: Default::default(),
             watched: HashMap::new(),
             cas_dirty: HashSet::new(),
             blocked: HashMap::new(),
@@ -96,9 +99,19 @@ impl EngineState {
         }
     }
 
-    /// Applies the slow log, latency tracking and latency monitor directives (at start-up,
-    /// after CONFIG SET).
-    pub fn apply_stats_settings(&mut self, config: &crate::config::Config) {
+    /// Applies the directives the engine keeps a copy of (at start-up, after CONFIG SET):
+    /// the statistics ones and the memory ones.
+    pub fn apply_settings(&mut self, config: &crate::config::Config) {
+        self.apply_stats_settings(config);
+        self.evictor.configure(config);
+        let access = crate::evict::access_tracking(config);
+        for db in self.dbs.iter_mut() {
+            db.access = access;
+        }
+    }
+
+    /// The slow log, latency tracking and latency monitor directives.
+    fn apply_stats_settings(&mut self, config: &crate::config::Config) {
         self.latency_monitor
             .configure(config.get_u64("latency-monitor-threshold"));
         self.slowlog.configure(
@@ -110,6 +123,19 @@ impl EngineState {
             crate::stats::parse_percentiles(config.get("latency-tracking-info-percentiles"))
                 .unwrap_or_default(),
         );
+    }
+
+    /// Replaces the dataset (an RDB loaded at start-up or by a full sync), the new
+    /// databases keeping the settings of the old; returns the old.
+    pub fn install_dbs(&mut self, mut dbs: Vec<Db>) -> Vec<Db> {
+        if let Some(old) = self.dbs.first() {
+            for db in dbs.iter_mut() {
+                db.access = old.access;
+                db.clock_secs = old.clock_secs;
+                db.delete_expired = old.delete_expired;
+            }
+        }
+        std::mem::replace(&mut self.dbs, dbs)
     }
 
     /// Reads `key` in `db`, expiring it if due, and counts a keyspace hit or miss.

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 /// mimalloc: fast frees of memory allocated on another thread (connection tasks allocate
-/// values that other tasks later overwrite) and tight size classes.
+/// values that other tasks later overwrite) and tight size classes; counted for
+/// `used_memory` and `maxmemory`.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tandem::memory::CountingAllocator = tandem::memory::CountingAllocator;
 
 use tandem::config::Config;
 use tandem::server::{self, Server};
@@ -94,6 +95,8 @@ fn main() -> std::process::ExitCode {
         b.worker_threads(io_threads);
         b
     };
+    // Threads hand their allocation counts in as they end (see tandem::memory).
+    builder.on_thread_stop(tandem::memory::flush_thread);
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -149,7 +149,7 @@ impl Server {
         // Calibrates the clock commands are timed with (a few ms, once) before any runs.
         let _ = quanta::Instant::now();
         let mut engine = EngineState::new(databases);
-        engine.apply_stats_settings(&config);
+        engine.apply_settings(&config);
         let server = Server {
             engine: Mutex::new(engine),
             config: RwLock::new(config),
@@ -509,6 +509,11 @@ impl Server {
                 state.flush_propagation(false);
             }
         }
+        // An eviction pass that ran out of time goes on here too when no command comes.
+        if state.evictor.enabled() {
+            crate::evict::enforce(self, &mut state);
+        }
+        crate::memory::sample_peak();
     }
 }
 

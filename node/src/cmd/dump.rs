@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::args::{self, is};
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
+use crate::keyspace::AccessTracking;
 use crate::rdb::{dump_payload, restore_payload};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -39,8 +40,11 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 struct RestoreArgs {
     replace: bool,
     absttl: bool,
-    /// IDLETIME: seconds since the key's last access, as OBJECT IDLETIME will report.
+    /// IDLETIME: seconds since the key's last access, as OBJECT IDLETIME will report
+    /// (applied under an LRU policy, as in Redis).
     idle_secs: Option<u64>,
+    /// FREQ: the LFU counter OBJECT FREQ will report (applied under an LFU policy).
+    freq: Option<u8>,
 }
 
 fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
@@ -48,8 +52,8 @@ fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
         replace: false,
         absttl: false,
         idle_secs: None,
+        freq: None,
     };
-    let mut freq = false;
     let mut j = 4;
     while j < a.len() {
         let has_value = j + 1 < a.len();
@@ -57,18 +61,15 @@ fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
             opts.replace = true;
         } else if is(&a[j], "ABSTTL") {
             opts.absttl = true;
-        } else if is(&a[j], "IDLETIME") && has_value && !freq {
+        } else if is(&a[j], "IDLETIME") && has_value && opts.freq.is_none() {
             let secs = u64::try_from(args::int(&a[j + 1])?)
                 .map_err(|_| CmdError::msg("ERR Invalid IDLETIME value, must be >= 0"))?;
             opts.idle_secs = Some(secs);
             j += 1;
         } else if is(&a[j], "FREQ") && has_value && opts.idle_secs.is_none() {
-            if !(0..=255).contains(&args::int(&a[j + 1])?) {
-                return Err(CmdError::msg(
-                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
-                ));
-            }
-            freq = true;
+            let freq = u8::try_from(args::int(&a[j + 1])?)
+                .map_err(|_| CmdError::msg("ERR Invalid FREQ value, must be >= 0 and <= 255"))?;
+            opts.freq = Some(freq);
             j += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -108,8 +109,17 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     ctx.db().insert(key, value, expire_at as u64);
-    if let Some(secs) = opts.idle_secs {
-        ctx.db().set_idle_secs(key, secs);
+    match ctx.db().access {
+        AccessTracking::Lru => {
+            if let Some(secs) = opts.idle_secs {
+                ctx.db().set_idle_secs(key, secs);
+            }
+        }
+        AccessTracking::Lfu { .. } => {
+            if let Some(freq) = opts.freq {
+                ctx.db().set_frequency(key, freq);
+            }
+        }
     }
     ctx.modified(key);
     if ttl != 0 && !opts.absttl {

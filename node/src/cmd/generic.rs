@@ -87,7 +87,7 @@ fn type_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
     let name = ctx
         .db()
-        .get(&a[1], now)
+        .get_untouched(&a[1], now)
         .map_or("none", |e| e.value.kind().name());
     ctx.out.simple(name);
     Ok(())
@@ -436,7 +436,7 @@ fn pexpireat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// TTL family: -2 absent, -1 no expiry, else the time left or the absolute time.
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], unit_ms: bool, absolute: bool) -> CmdResult {
     let now = ctx.now;
-    let reply = match ctx.db().get(key, now) {
+    let reply = match ctx.db().get_untouched(key, now) {
         None => -2,
         Some(e) => match e.expire_at() {
             None => -1,
@@ -542,7 +542,7 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.int(1);
     } else if is(sub, "IDLETIME") {
         if policy_lfu {
-            return Err(CmdError::msg("ERR An LRU maxmemory policy is not selected, access time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+            return Err(CmdError::msg("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
         let idle = ctx.state.dbs[ctx.client.db].idle_secs(&a[2]).unwrap_or(0);
         ctx.out.int(i64::from(idle));
@@ -550,7 +550,8 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if !policy_lfu {
             return Err(CmdError::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        ctx.out.int(0);
+        let freq = ctx.state.dbs[ctx.client.db].frequency(&a[2]).unwrap_or(0);
+        ctx.out.int(i64::from(freq));
     } else {
         return Err(super::unknown_subcommand("object", sub));
     }

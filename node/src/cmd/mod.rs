@@ -542,6 +542,21 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
             CmdError::msg("NOAUTH Authentication required."),
         );
     }
+    // Over maxmemory: evict, and refuse what may add memory if that was not enough. Not
+    // for the master's stream, AOF replay, or a blocked command served at last.
+    if ctx.state.evictor.enabled()
+        && !ctx.client.is_master
+        && !ctx.client.uncounted
+        && !ctx.client.resumed_call
+        && crate::evict::enforce(ctx.server, ctx.state) == crate::evict::Outcome::Failed
+        && refused_out_of_memory(ctx, spec)
+    {
+        return reject(
+            ctx,
+            Some(full_name(spec, args)),
+            CmdError::msg(crate::evict::OOM_ERROR),
+        );
+    }
     if ctx.client.in_pubsub() && !ctx.out.is_resp3() && !spec.has(flags::SUBSCRIBE_OK) {
         return reject(
             ctx,
@@ -612,7 +627,12 @@ fn protected_allowed(ctx: &Ctx) -> bool {
 /// Whether running `spec` now may change the dataset: a write command, or EXEC of a
 /// transaction that queued one.
 fn writes_something(ctx: &Ctx, spec: &CommandSpec) -> bool {
-    if spec.is_write() {
+    runs_flagged(ctx, spec, flags::WRITE)
+}
+
+/// Whether `spec`, or the transaction it EXECs, has a command with `flag`.
+fn runs_flagged(ctx: &Ctx, spec: &CommandSpec, flag: u32) -> bool {
+    if spec.has(flag) {
         return true;
     }
     spec.name == "exec"
@@ -621,9 +641,18 @@ fn writes_something(ctx: &Ctx, spec: &CommandSpec) -> bool {
                 ctx.server
                     .commands
                     .lookup(&args[0])
-                    .is_some_and(|s| s.is_write())
+                    .is_some_and(|s| s.has(flag))
             })
         })
+}
+
+/// Whether memory over `maxmemory` refuses `spec`, as Redis decides: a command that may
+/// grow the dataset (or EXEC of one), and inside MULTI anything but EXEC, DISCARD, QUIT
+/// and RESET, since even queueing takes memory.
+fn refused_out_of_memory(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    runs_flagged(ctx, spec, flags::DENYOOM)
+        || (ctx.client.multi.is_some()
+            && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"))
 }
 
 /// Why replication state forbids a client command: a write on a read-only replica, any
@@ -662,13 +691,20 @@ fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
 
 /// Replies with an error for a command that could not be queued or run (`name` when it
 /// is a known command, whose `rejected_calls` it counts); inside MULTI the transaction is
-/// marked to abort, as Redis does.
+/// marked to abort, and a refused EXEC discards it, as Redis does.
 fn reject(ctx: &mut Ctx, name: Option<&'static str>, err: CmdError) {
-    if ctx.client.multi.is_some() {
-        ctx.client.multi_failed = true;
-    }
     ctx.client.resumed_call = false;
-    ctx.out.error(&err.to_string());
+    if ctx.client.multi.is_some() && name == Some("exec") {
+        transactions::end_transaction(ctx);
+        ctx.out.error(&format!(
+            "EXECABORT Transaction discarded because of: {err}"
+        ));
+    } else {
+        if ctx.client.multi.is_some() {
+            ctx.client.multi_failed = true;
+        }
+        ctx.out.error(&err.to_string());
+    }
     let counted = !ctx.client.uncounted;
     ctx.state.command_stats.count_errors(ctx.out, counted);
     if let Some(name) = name.filter(|_| counted) {
@@ -688,6 +724,7 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
         .command_stats
         .count_errors(ctx.out, !ctx.client.uncounted);
     let resumed = std::mem::take(&mut ctx.client.resumed_call);
+    ctx.state.dbs[ctx.client.db].begin_command();
     let started = ctx.clock;
     let result = (spec.handler)(ctx, args);
     let refusal = result.as_ref().err().and_then(|e| Refusal::of(spec, e));

@@ -147,7 +147,10 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                     "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
                 ))
             })?;
-        ctx.state.apply_stats_settings(&ctx.server.config());
+        ctx.state.apply_settings(&ctx.server.config());
+        if changed.contains(&"maxmemory") {
+            lowered_maxmemory(ctx);
+        }
         ctx.out.ok();
     } else if is(sub, "REWRITE") {
         if a.len() != 2 {
@@ -648,6 +651,18 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// After CONFIG SET maxmemory: below the memory in use, Redis's warning, and eviction
+/// starts at once rather than with the next command.
+fn lowered_maxmemory(ctx: &mut Ctx) {
+    let max = ctx.server.config().get_u64("maxmemory");
+    let used = crate::memory::used_memory() as u64;
+    if max == 0 || used <= max {
+        return;
+    }
+    crate::warning!("WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
+    crate::evict::enforce(ctx.server, ctx.state);
+}
+
 fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     if is(sub, "USAGE") {
@@ -660,7 +675,7 @@ fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         let now = ctx.now;
         match ctx.db().get(&a[2], now) {
             Some(e) => {
-                let n = e.value.approx_memory() + a[2].len() + 72;
+                let n = e.memory_usage(a[2].len());
                 ctx.out.int(n as i64);
             }
             None => ctx.out.null(),

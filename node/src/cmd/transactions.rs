@@ -60,7 +60,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 }
 
 /// Ends a transaction: clears the queue and the WATCHes.
-fn end_transaction(ctx: &mut Ctx) {
+pub(super) fn end_transaction(ctx: &mut Ctx) {
     ctx.client.multi = None;
     ctx.client.multi_failed = false;
     let watched = std::mem::take(&mut ctx.client.watched);

@@ -8,7 +8,8 @@ use bytes::Bytes;
 // that is one load.
 use triomphe::Arc;
 
-use super::segment::{self, CLOCK_MASK};
+use super::access::{self, AccessTracking};
+use super::segment;
 use super::value::Value;
 
 /// Average number of keys per copy-on-write segment; past it the database splits one more
@@ -29,6 +30,12 @@ pub struct Entry {
 impl Entry {
     pub fn expire_at(&self) -> Option<u64> {
         (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    /// MEMORY USAGE's estimate for this entry under a key of `key_len` bytes: the value,
+    /// the key and the table's share per key.
+    pub fn memory_usage(&self, key_len: usize) -> usize {
+        self.value.approx_memory() + key_len + 72
     }
 }
 
@@ -78,6 +85,44 @@ type Segment = segment::Segment<SharedSlot>;
 /// Where `key` (of hash `hash`) sits in `seg`.
 fn position(seg: &Segment, hash: u64, key: &[u8]) -> Option<usize> {
     seg.find(hash, |s| *s.key == *key)
+}
+
+/// Records an access to the item at `i` of `seg`, the key of hash `hash`, unless the
+/// current command already did: a command that looks a key up twice (a check, then the
+/// write) accesses it once, as in Redis, which matters to LFU counters. (Where Redis
+/// itself looks a key up twice, as RPOPLPUSH with the same source and destination, its
+/// counter may rise twice; tandem's once.)
+fn stamp_access(
+    seg: &mut Segment,
+    i: usize,
+    hash: u64,
+    (access, clock): (AccessTracking, u32),
+    touched: &mut Option<u64>,
+) {
+    if *touched == Some(hash) {
+        return;
+    }
+    *touched = Some(hash);
+    let stamp = access.accessed(seg.access_clock(i), clock);
+    seg.touch(i, stamp);
+}
+
+/// A key offered to eviction by [`Db::sample`] or [`Db::sample_volatile`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvictionCandidate {
+    pub key: Bytes,
+    /// Larger is evicted first: the idle time (LRU), 255 minus the counter (LFU), or how
+    /// soon the key expires (TTL).
+    pub score: u64,
+}
+
+/// What makes one key a better eviction candidate than another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionOrder {
+    /// Idle time or LFU counter, as the database's [`AccessTracking`] stamps.
+    Access,
+    /// The nearest expiry time (`volatile-ttl`).
+    Ttl,
 }
 
 /// A position in a SCAN: the index of the next segment to visit; 0 starts and ends a scan.
@@ -179,6 +224,10 @@ pub struct Db {
     pub delete_expired: bool,
     /// Server clock in seconds, stamped on entries as they are accessed.
     pub clock_secs: u32,
+    /// What an access stamps (`maxmemory-policy`: LRU or LFU).
+    pub access: AccessTracking,
+    /// Hash of the key the current command accessed last (see [`stamp_access`]).
+    touched: Option<u64>,
 }
 
 impl Default for Db {
@@ -199,6 +248,8 @@ impl Db {
             expired: Vec::new(),
             delete_expired: true,
             clock_secs: 0,
+            access: AccessTracking::Lru,
+            touched: None,
         }
     }
 
@@ -315,12 +366,19 @@ impl Db {
     /// The slot of `key` for writing, copying its segment's table and then the slot itself
     /// where a snapshot shares them; `touch` also records an access.
     fn find_slot_mut(&mut self, hash: u64, key: &[u8], touch: bool) -> Option<&mut Slot> {
-        let clock = self.clock_secs;
-        let (seg, i) = self.unshared_position(hash, key)?;
+        let idx = self.segment_of(hash);
+        let i = position(&self.segments[idx], hash, key)?;
+        let seg = Arc::make_mut(&mut self.segments[idx]);
         if touch {
-            seg.touch(i, clock);
+            let clock = (self.access, self.clock_secs);
+            stamp_access(seg, i, hash, clock, &mut self.touched);
         }
         Some(Arc::make_mut(seg.get_mut(i)))
+    }
+
+    /// Starts a command: its first access to each key counts (see [`stamp_access`]).
+    pub fn begin_command(&mut self) {
+        self.touched = None;
     }
 
     /// Deletes `key` if its time has passed; returns whether it is (logically) expired.
@@ -341,20 +399,36 @@ impl Db {
         true
     }
 
-    /// Whether `key` exists (and has not expired).
+    /// Whether `key` exists (and has not expired). Not an access (EXISTS, as in Redis).
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
-        self.get(key, now).is_some()
+        self.get_untouched(key, now).is_some()
     }
 
-    /// Reads an entry, expiring it first if due.
+    /// Reads an entry, expiring it first if due, and records the access (for eviction).
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.lookup(key, now, true)
+    }
+
+    /// [`get`](Self::get) that leaves the access stamp alone: TYPE, TTL and the like,
+    /// which Redis does not count as accesses either.
+    pub fn get_untouched(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.lookup(key, now, false)
+    }
+
+    fn lookup(&mut self, key: &[u8], now: u64, touch: bool) -> Option<&Entry> {
         let hash = self.hash(key);
         let idx = self.segment_of(hash);
         if Arc::strong_count(&self.segments[idx]) == 1 {
             let i = self.find_live_unique(idx, hash, key, now)?;
-            return Some(&self.segments[idx].get(i).entry);
+            let clock = (self.access, self.clock_secs);
+            let seg = Arc::get_mut(&mut self.segments[idx]).expect("checked unique");
+            if touch {
+                stamp_access(seg, i, hash, clock, &mut self.touched);
+            }
+            return Some(&seg.get(i).entry);
         }
-        // A snapshot shares this segment: look without copying it.
+        // A snapshot shares this segment: look without copying it (and without stamping
+        // the access, as Redis does not while a fork shares its pages).
         if self.expire_if_due(hash, key, now) {
             return None;
         }
@@ -385,37 +459,67 @@ impl Db {
     /// Reads an entry for modification (copying its segment if a snapshot shares it), and
     /// stamps its access time.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.lookup_mut(key, now, true)
+    }
+
+    fn lookup_mut(&mut self, key: &[u8], now: u64, touch: bool) -> Option<&mut Entry> {
         let hash = self.hash(key);
         let idx = self.segment_of(hash);
         if Arc::strong_count(&self.segments[idx]) == 1 {
             let i = self.find_live_unique(idx, hash, key, now)?;
-            let clock = self.clock_secs;
+            let clock = (self.access, self.clock_secs);
             let seg = Arc::get_mut(&mut self.segments[idx]).expect("checked unique");
-            seg.touch(i, clock);
+            if touch {
+                stamp_access(seg, i, hash, clock, &mut self.touched);
+            }
             return Some(&mut Arc::make_mut(seg.get_mut(i)).entry);
         }
         if self.expire_if_due(hash, key, now) {
             return None;
         }
-        self.find_slot_mut(hash, key, true).map(|s| &mut s.entry)
+        self.find_slot_mut(hash, key, touch).map(|s| &mut s.entry)
     }
 
-    /// Seconds since `key` was last written or read for writing (OBJECT IDLETIME), on the
-    /// 24-bit clock Redis also uses; None when absent. Does not consider expiry.
-    pub fn idle_secs(&self, key: &[u8]) -> Option<u32> {
+    /// The access stamp of `key` (see [`access`]); None when absent. Does not consider
+    /// expiry.
+    fn access_stamp(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hash(key);
         let seg = &self.segments[self.segment_of(hash)];
         let i = position(seg, hash, key)?;
-        Some(self.clock_secs.wrapping_sub(seg.access_clock(i)) & CLOCK_MASK)
+        Some(seg.access_clock(i))
+    }
+
+    /// OBJECT IDLETIME: seconds since `key` was last accessed, on the 24-bit clock Redis
+    /// also uses (meaningful under an LRU policy); None when absent.
+    pub fn idle_secs(&self, key: &[u8]) -> Option<u32> {
+        let stamp = self.access_stamp(key)?;
+        Some(access::idle_secs(stamp, self.clock_secs))
+    }
+
+    /// OBJECT FREQ: the LFU counter of `key` (meaningful under an LFU policy); None when
+    /// absent.
+    pub fn frequency(&self, key: &[u8]) -> Option<u32> {
+        let stamp = self.access_stamp(key)?;
+        Some(self.access.frequency(stamp, self.clock_secs))
     }
 
     /// Backdates the last access of `key` by `secs` (RESTORE ... IDLETIME); the clock wraps
     /// as in Redis, so an idle time past its 194 days reads modulo that.
     pub fn set_idle_secs(&mut self, key: &[u8], secs: u64) {
+        let stamp = self.clock_secs.wrapping_sub(secs as u32);
+        self.set_access_stamp(key, stamp);
+    }
+
+    /// Sets the LFU counter of `key` (RESTORE ... FREQ).
+    pub fn set_frequency(&mut self, key: &[u8], freq: u8) {
+        let stamp = AccessTracking::with_frequency(self.clock_secs, freq);
+        self.set_access_stamp(key, stamp);
+    }
+
+    fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
         let hash = self.hash(key);
-        let clock = self.clock_secs.wrapping_sub(secs as u32);
         if let Some((seg, i)) = self.unshared_position(hash, key) {
-            seg.touch(i, clock);
+            seg.touch(i, stamp);
         }
     }
 
@@ -431,10 +535,12 @@ impl Db {
         now: u64,
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
-        if self.get(key, now).is_none() {
+        // One access either way: the write to an existing key, or the creation.
+        let existed = self.get_untouched(key, now).is_some();
+        if !existed {
             self.insert(key, make(), 0);
         }
-        self.get_mut(key, now).expect("just inserted")
+        self.lookup_mut(key, now, existed).expect("just inserted")
     }
 
     /// Sets `key` to `value` with the given expiry (0 = none), replacing any old entry.
@@ -456,12 +562,13 @@ impl Db {
         let hash = self.hash(key.bytes());
         let entry = Entry { value, expire_at };
         let idx = self.segment_of(hash);
-        let clock = self.clock_secs;
+        let clock = (self.access, self.clock_secs);
         let seg = Arc::make_mut(&mut self.segments[idx]);
         // One probe: replace in place on the common overwrite path, or insert.
         match position(seg, hash, key.bytes()) {
             Some(i) => {
-                seg.touch(i, clock);
+                // An overwrite is an access: under LFU the key keeps its counter.
+                stamp_access(seg, i, hash, clock, &mut self.touched);
                 let slot = Arc::make_mut(seg.get_mut(i));
                 let old = std::mem::replace(&mut slot.entry, entry);
                 if old.expire_at != expire_at {
@@ -484,7 +591,8 @@ impl Db {
                     key: key.into_stored(),
                     entry,
                 });
-                seg.push(hash, slot, clock);
+                seg.push(hash, slot, clock.0.created(clock.1));
+                self.touched = Some(hash);
                 self.len += 1;
                 self.split_if_loaded();
                 None
@@ -607,6 +715,99 @@ impl Db {
         }
     }
 
+    /// Up to `count` keys from consecutive segments, starting at a random one (Redis's
+    /// dictGetSomeKeys), with their eviction scores.
+    pub fn sample(&self, count: usize, order: EvictionOrder) -> Vec<EvictionCandidate> {
+        self.sample_where(count, self.segments.len(), order, |_| true)
+    }
+
+    /// Up to `count` random keys that have an expiry time, with their eviction scores.
+    /// Under [`EvictionOrder::Ttl`] these are simply the keys that expire first.
+    pub fn sample_volatile(&self, count: usize, order: EvictionOrder) -> Vec<EvictionCandidate> {
+        if order == EvictionOrder::Ttl {
+            return (self.expiry_index.iter().take(count))
+                .map(|(at, key)| EvictionCandidate {
+                    key: key.clone(),
+                    score: ttl_score(*at),
+                })
+                .collect();
+        }
+        /// How many segments (of about 32 keys) to look through for keys with an expiry
+        /// time before falling back to the expiry index.
+        const MAX_SEGMENTS: usize = 64;
+        let found = self.sample_where(count, MAX_SEGMENTS, order, |e| e.expire_at != 0);
+        if !found.is_empty() {
+            return found;
+        }
+        // Few keys have an expiry: take the first to expire after random points of the
+        // index's time range (uniform over time rather than over keys).
+        let (Some(first), Some(last)) = (self.expiry_index.first(), self.expiry_index.last())
+        else {
+            return Vec::new();
+        };
+        let span = last.0 - first.0 + 1;
+        (0..count)
+            .filter_map(|_| {
+                let at = first.0 + rand::random::<u64>() % span;
+                let (_, key) = self.expiry_index.range((at, Bytes::new())..).next()?;
+                let stamp = self.access_stamp(key)?;
+                Some(EvictionCandidate {
+                    key: key.clone(),
+                    score: self.access.eviction_score(stamp, self.clock_secs),
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `count` keys for which `wanted` holds, from at most `max_segments`
+    /// consecutive segments starting at a random one and a random position in it.
+    fn sample_where(
+        &self,
+        count: usize,
+        max_segments: usize,
+        order: EvictionOrder,
+        wanted: impl Fn(&Entry) -> bool,
+    ) -> Vec<EvictionCandidate> {
+        let mut found = Vec::with_capacity(count);
+        let n = self.segments.len();
+        let start = rand::random::<usize>() % n;
+        for seg in (0..n.min(max_segments)).map(|i| &self.segments[(start + i) % n]) {
+            let len = seg.len();
+            let offset = if len > 0 {
+                rand::random::<usize>() % len
+            } else {
+                0
+            };
+            for i in (0..len).map(|j| (offset + j) % len) {
+                let slot = seg.get(i);
+                if !wanted(&slot.entry) {
+                    continue;
+                }
+                let score = match order {
+                    EvictionOrder::Access => self
+                        .access
+                        .eviction_score(seg.access_clock(i), self.clock_secs),
+                    EvictionOrder::Ttl => ttl_score(slot.entry.expire_at),
+                };
+                found.push(EvictionCandidate {
+                    key: Bytes::copy_from_slice(&slot.key),
+                    score,
+                });
+                if found.len() == count {
+                    return found;
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `key` is present (expired or not) and, with `volatile`, has an expiry time:
+    /// an eviction candidate sampled earlier is still one.
+    pub fn holds(&self, key: &[u8], volatile: bool) -> bool {
+        self.find_slot(self.hash(key), key)
+            .is_some_and(|s| !volatile || s.entry.expire_at != 0)
+    }
+
     /// A random live key, or None when the database is empty.
     pub fn random_key(&mut self, now: u64) -> Option<Bytes> {
         for _ in 0..100 {
@@ -628,6 +829,11 @@ impl Db {
         }
         None
     }
+}
+
+/// The eviction score of an expiry time under `volatile-ttl`: the sooner, the larger.
+fn ttl_score(expire_at: u64) -> u64 {
+    u64::MAX - expire_at
 }
 
 #[cfg(test)]

@@ -6,12 +6,14 @@
 //! collections inside values are `Arc`s too, copied on write only while a snapshot shares
 //! them.
 
+pub mod access;
 mod db;
 mod segment;
 pub mod value;
 mod zset;
 
-pub use db::{Db, DbSnapshot, Entry, ScanCursor, SnapshotPart};
+pub use access::AccessTracking;
+pub use db::{Db, DbSnapshot, Entry, EvictionCandidate, EvictionOrder, ScanCursor, SnapshotPart};
 pub use value::{
     glob_match, remove_field, Collection, FieldMap, MemberSet, Value, ValueKind, ValueRef,
 };

@@ -357,7 +357,7 @@ impl Aof {
         let aof = self.clone();
         std::thread::Builder::new()
             .name("aof-rewrite".into())
-            .spawn(move || {
+            .spawn(crate::memory::counted(move || {
                 super::yield_cpu_to_clients();
                 let start = Instant::now();
                 let result = aof.finish_rewrite(snapshot);
@@ -372,7 +372,7 @@ impl Aof {
                     Err(e) => warning!("Background AOF rewrite failed: {e}"),
                 }
                 aof.rewrite_in_progress.store(false, Ordering::Release);
-            })?;
+            }))?;
         Ok(true)
     }
 

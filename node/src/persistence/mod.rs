@@ -114,7 +114,7 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
     let thread_status = status.clone();
     std::thread::Builder::new()
         .name("bgsave".into())
-        .spawn(move || {
+        .spawn(crate::memory::counted(move || {
             yield_cpu_to_clients();
             let status = thread_status;
             let start = Instant::now();
@@ -132,7 +132,7 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
                 Err(e) => warning!("Background saving error: {}: {e}", path.display()),
             }
             status.in_progress.store(false, Ordering::Release);
-        })
+        }))
         .map(|_| true)
         .unwrap_or_else(|e| {
             warning!("Can't start the background save thread: {e}");
@@ -242,7 +242,7 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
 
 fn install(server: &crate::server::Server, dbs: Vec<crate::keyspace::Db>) {
     let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
-    engine.dbs = dbs;
+    engine.install_dbs(dbs);
 }
 
 /// Resumes the replication history recorded in the RDB: a replica asks its master to

@@ -131,20 +131,23 @@ pub fn load<R: Read>(
     std::thread::scope(|scope| {
         let inserter = std::thread::Builder::new()
             .name("rdb-insert".into())
-            .spawn_scoped(scope, move || {
-                let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
-                for batch in rx {
-                    for step in batch {
-                        match step {
-                            LoadStep::Reserve(db, keys) => dbs[db].reserve(keys),
-                            LoadStep::Insert(db, key, value, at) => {
-                                dbs[db].insert_owned(key, value, at);
+            .spawn_scoped(
+                scope,
+                crate::memory::counted(move || {
+                    let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
+                    for batch in rx {
+                        for step in batch {
+                            match step {
+                                LoadStep::Reserve(db, keys) => dbs[db].reserve(keys),
+                                LoadStep::Insert(db, key, value, at) => {
+                                    dbs[db].insert_owned(key, value, at);
+                                }
                             }
                         }
                     }
-                }
-                dbs
-            })
+                    dbs
+                }),
+            )
             .expect("spawn the RDB insert thread");
         let decoded = decode_into(input, databases, expired, &mut progress, tx);
         // The channel is closed (decode_into owned the sender): the inserter finishes.

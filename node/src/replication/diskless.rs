@@ -129,22 +129,23 @@ fn start(server: &Server, inner: Arc<Mutex<Members>>) {
         senders.len(),
         snapshot.keys()
     );
-    let spawned = std::thread::Builder::new()
-        .name("repl-rdb".into())
-        .spawn(move || {
-            let mut out = Fanout {
-                senders,
-                buf: Vec::with_capacity(PIECE * 2),
-            };
-            let result = snapshot
-                .write_to(&mut out)
-                .and_then(|out| out.flush())
-                .map_err(|e| e.to_string());
-            if let Err(e) = &result {
-                warning!("Diskless RDB transfer failed: {e}");
-            }
-            out.finish(result);
-        });
+    let spawned =
+        std::thread::Builder::new()
+            .name("repl-rdb".into())
+            .spawn(crate::memory::counted(move || {
+                let mut out = Fanout {
+                    senders,
+                    buf: Vec::with_capacity(PIECE * 2),
+                };
+                let result = snapshot
+                    .write_to(&mut out)
+                    .and_then(|out| out.flush())
+                    .map_err(|e| e.to_string());
+                if let Err(e) = &result {
+                    warning!("Diskless RDB transfer failed: {e}");
+                }
+                out.finish(result);
+            }));
     if let Err(e) = spawned {
         warning!("Can't start the RDB transfer thread: {e}");
     }

@@ -435,7 +435,7 @@ async fn full_sync(
         .len();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let start = Instant::now();
-    let decoder = std::thread::spawn(move || {
+    let decoder = std::thread::spawn(crate::memory::counted(move || {
         crate::persistence::rdb_file::load(
             std::io::BufReader::with_capacity(
                 256 * 1024,
@@ -448,7 +448,7 @@ async fn full_sync(
             ExpiredKeys::Keep,
             |n| notice!("Loading RDB from MASTER: {n} keys loaded"),
         )
-    });
+    }));
     let mut received = 0u64;
     let mut tail: Vec<u8> = Vec::with_capacity(80);
     loop {
@@ -517,7 +517,7 @@ fn install_dataset(
     if st.generation != generation {
         return Err("replication target changed during the sync".into());
     }
-    let old = std::mem::replace(&mut engine.dbs, loaded.dbs);
+    let old = engine.install_dbs(loaded.dbs);
     engine.set_delete_expired(false);
     engine.touch_all(None);
     engine.dirty += 1;
@@ -536,7 +536,7 @@ fn install_dataset(
     }
     drop(engine);
     // Freeing a large old dataset takes a while: not under the lock.
-    std::thread::spawn(move || drop(old));
+    std::thread::spawn(crate::memory::counted(move || drop(old)));
     Ok(())
 }
 
