@@ -126,13 +126,15 @@ impl EngineState {
     }
 
     /// Replaces the dataset (an RDB loaded at start-up or by a full sync), the new
-    /// databases keeping the settings of the old; returns the old.
+    /// databases keeping the settings of the old; returns the old. Every loaded key counts
+    /// as created now (as a key Redis loads gets a new object's LRU/LFU field).
     pub fn install_dbs(&mut self, mut dbs: Vec<Db>) -> Vec<Db> {
         if let Some(old) = self.dbs.first() {
             for db in dbs.iter_mut() {
                 db.access = old.access;
                 db.clock_secs = old.clock_secs;
                 db.delete_expired = old.delete_expired;
+                db.stamp_all_created();
             }
         }
         std::mem::replace(&mut self.dbs, dbs)

@@ -78,6 +78,8 @@ pub struct Evictor {
     /// `maxmemory-eviction-tenacity`); None: until done.
     time_limit: Option<Duration>,
     ignore_on_replica: bool,
+    /// `lazyfree-lazy-eviction`: evictions propagate as UNLINK rather than DEL.
+    lazy: bool,
     /// The best candidates sampled so far, worst first.
     pool: Vec<(usize, EvictionCandidate)>,
     /// Where `*-random` looks first (round robin over the databases).
@@ -103,6 +105,7 @@ impl Evictor {
         self.samples = config.get_u64("maxmemory-samples").max(1) as usize;
         self.time_limit = time_limit(config.get_u64("maxmemory-eviction-tenacity"));
         self.ignore_on_replica = config.get_bool("replica-ignore-maxmemory");
+        self.lazy = config.get_bool("lazyfree-lazy-eviction");
         if self.maxmemory == 0 {
             self.note_within();
         }
@@ -120,6 +123,14 @@ impl Evictor {
             (self.over_total + current).as_millis() as u64,
             current.as_millis() as u64,
         )
+    }
+
+    /// CONFIG RESETSTAT: the exceeded times start again.
+    pub fn reset_stats(&mut self) {
+        self.over_total = Duration::ZERO;
+        if self.over_since.is_some() {
+            self.over_since = Some(Instant::now());
+        }
     }
 
     fn note_within(&mut self) {
@@ -182,12 +193,18 @@ fn time_limit(tenacity: u64) -> Option<Duration> {
 
 /// Memory the limit does not count (INFO `mem_not_counted_for_evict`): replication
 /// stream held beyond `repl-backlog-size` for replicas that lag, as Redis leaves out its
-/// replicas' output buffers; evicting keys would only add DELs to it.
+/// replicas' output buffers (evicting keys would only add DELs to it), and what only a
+/// snapshot still holds (see [`Db::retained_by_snapshots`]; Redis's snapshot is a forked
+/// child's memory, not in its count).
+///
+/// [`Db::retained_by_snapshots`]: crate::keyspace::Db::retained_by_snapshots
 pub fn not_counted(state: &EngineState) -> u64 {
-    state.repl_feed.as_ref().map_or(0, |feed| {
+    let backlog = state.repl_feed.as_ref().map_or(0, |feed| {
         let log = feed.log();
-        log.histlen().saturating_sub(log.capacity()) as u64
-    })
+        log.histlen().saturating_sub(log.capacity())
+    });
+    let snapshots: usize = state.dbs.iter().map(|db| db.retained_by_snapshots()).sum();
+    (backlog + snapshots) as u64
 }
 
 /// Evicts keys until the memory in use is within `maxmemory`, or the pass's time is up,
@@ -198,15 +215,37 @@ pub fn not_counted(state: &EngineState) -> u64 {
 /// eviction time proc).
 pub fn enforce(server: &Server, state: &mut EngineState) -> Outcome {
     let outcome = eviction_pass(server, state);
-    if outcome == Outcome::Running && !state.evictor.continuing {
-        if let (Some(server), Ok(runtime)) =
-            (server.self_arc(), tokio::runtime::Handle::try_current())
-        {
-            state.evictor.continuing = true;
-            runtime.spawn(continue_evicting(server));
-        }
+    if outcome == Outcome::Running {
+        evict_in_background(server, state);
     }
     outcome
+}
+
+/// After CONFIG SET maxmemory: under the memory in use, Redis's warning, and eviction
+/// starts in the background at once rather than with the next command. Not in the
+/// command itself: it may be inside MULTI, whose commands must run as one.
+pub fn maxmemory_changed(server: &Server, state: &mut EngineState) {
+    crate::memory::flush_thread();
+    let max = state.evictor.maxmemory;
+    let used = (crate::memory::used_memory() as u64).saturating_sub(not_counted(state));
+    if max == 0 || used <= max {
+        return;
+    }
+    crate::warning!("WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
+    evict_in_background(server, state);
+}
+
+/// Starts the task that evicts pass by pass, between other clients' commands, until
+/// memory is within the limit (unless it runs already).
+fn evict_in_background(server: &Server, state: &mut EngineState) {
+    if state.evictor.continuing {
+        return;
+    }
+    if let (Some(server), Ok(runtime)) = (server.self_arc(), tokio::runtime::Handle::try_current())
+    {
+        state.evictor.continuing = true;
+        runtime.spawn(continue_evicting(server));
+    }
 }
 
 async fn continue_evicting(server: std::sync::Arc<Server>) {
@@ -221,6 +260,8 @@ async fn continue_evicting(server: std::sync::Arc<Server>) {
 }
 
 fn eviction_pass(server: &Server, state: &mut EngineState) -> Outcome {
+    // This thread's own recent allocations and frees count (see memory::PENDING_LIMIT).
+    crate::memory::flush_thread();
     let max = state.evictor.maxmemory;
     let used = crate::memory::used_memory() as u64;
     if used <= max {
@@ -231,6 +272,9 @@ fn eviction_pass(server: &Server, state: &mut EngineState) -> Outcome {
     if (repl.is_replica() && state.evictor.ignore_on_replica) || repl.failover_active() {
         // The master's DELs keep a replica's dataset; FAILOVER has fixed the dataset.
         return Outcome::Within;
+    }
+    for db in state.dbs.iter_mut() {
+        db.forget_retained_if_unshared();
     }
     let used = used.saturating_sub(not_counted(state));
     if used <= max {
@@ -274,17 +318,22 @@ fn eviction_pass(server: &Server, state: &mut EngineState) -> Outcome {
 /// Deletes `key` from `db` and propagates the DEL; returns the bytes that counts as
 /// freeing. That is what the allocator got back, or the key's estimated size if more:
 /// while a snapshot (BGSAVE, a full sync) shares the key, deleting it frees nothing until
-/// the snapshot is done, and counting nothing would evict key after key for no gain.
-/// (Redis, whose snapshot is a forked child's, does not count that memory either.)
+/// the snapshot is done (the key then counts as retained by it, see [`not_counted`]).
 fn evict(state: &mut EngineState, db: usize, key: Bytes) -> u64 {
     let before = crate::memory::used_memory();
     let entry = state.dbs[db].remove(&key);
     let estimate = entry.as_ref().map_or(0, |e| e.memory_usage(key.len()));
     drop(entry);
+    crate::memory::flush_thread();
     let returned = before.saturating_sub(crate::memory::used_memory());
     state.stats.evicted_keys += 1;
     state.touch(db, &key);
-    state.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
+    let del: &'static [u8] = if state.evictor.lazy {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    state.propagate(db, vec![Bytes::from_static(del), key]);
     returned.max(estimate) as u64
 }
 

@@ -205,6 +205,7 @@ fn memory_section(server: &Server, state: &EngineState, out: &mut String) {
     let maxmemory = server.config().get_u64("maxmemory");
     out.push_str("# Memory\r\n");
     // A process without the counting allocator (the library's tests) reports its RSS.
+    crate::memory::flush_thread();
     let used = match crate::memory::used_memory() {
         0 => rss,
         n => n as u64,

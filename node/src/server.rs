@@ -502,6 +502,7 @@ impl Server {
         let now = crate::keyspace::now_ms();
         for i in 0..state.dbs.len() {
             state.dbs[i].clock_secs = clock;
+            state.dbs[i].forget_retained_if_unshared();
             if active && state.dbs[i].delete_expired {
                 // A bounded budget per pass keeps the lock hold short.
                 state.dbs[i].expire_cycle(now, 2000);

@@ -290,6 +290,29 @@ fn lfu_counters_match_redis() {
         pipeline(c, &[restore("r", &payload, &["FREQ", "100"])]);
     }
     d.check(&["OBJECT", "FREQ", "r"]);
+    // RENAME and MOVE keep the key's counter, COPY starts a new one, also over an
+    // existing key.
+    for args in [
+        &["RENAME", "r", "r2"][..],
+        &["OBJECT", "FREQ", "r2"],
+        &["RENAME", "r2", "k"],
+        &["OBJECT", "FREQ", "k"],
+        &["MOVE", "k", "1"],
+        &["SELECT", "1"],
+        &["OBJECT", "FREQ", "k"],
+        &["COPY", "k", "k2"],
+        &["OBJECT", "FREQ", "k2"],
+        &["GET", "k2"],
+        &["COPY", "k", "k2", "REPLACE"],
+        &["OBJECT", "FREQ", "k2"],
+    ] {
+        d.check(args);
+    }
+    // RANDOMKEY is not an access of the key it returns.
+    d.both(&["RANDOMKEY"]);
+    d.check(&["OBJECT", "FREQ", "k"]);
+    d.check(&["OBJECT", "FREQ", "k2"]);
+    d.check(&["SELECT", "0"]);
     // Back to LRU: IDLETIME answers, FREQ refuses.
     d.check(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
     d.check(&["OBJECT", "FREQ", "k"]);
@@ -357,4 +380,73 @@ fn used_memory_follows_what_is_allocated() {
     // Freed memory counts at once (the resident set would lag behind).
     let after = field(&mut c, "memory", "used_memory");
     assert!(after < before + 1_000_000, "before {before}, after {after}");
+}
+
+#[test]
+fn a_limit_set_inside_a_transaction_evicts_after_it() {
+    let Some(mut d) = Differential::start(&["--maxmemory-policy", "allkeys-random"]) else {
+        return;
+    };
+    d.check(&["SET", "x", "1"]);
+    for args in [
+        &["MULTI"][..],
+        &["INCR", "x"],
+        &["CONFIG", "SET", "maxmemory", "1"],
+        &["INCR", "x"],
+        // The transaction runs whole: x is evicted after it, not between its commands.
+        &["EXEC"],
+    ] {
+        d.check(args);
+    }
+    for c in [&mut d.t, &mut d.r] {
+        eventually("x is evicted", || c.cmd(&["EXISTS", "x"]).int() == 0);
+        c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    }
+}
+
+#[test]
+fn eviction_during_a_snapshot_evicts_only_what_the_limit_needs() {
+    // The save pauses 2 ms per key: it holds the whole dataset for about 4 s.
+    let node = Node::tandem(&[
+        "--maxmemory-policy",
+        "allkeys-random",
+        "--rdb-key-save-delay",
+        "2000",
+    ]);
+    let mut c = node.client();
+    pipeline(&mut c, &set_commands("key", 2000, &[]));
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Reply::Simple("Background saving started".into())
+    );
+    let saving = |c: &mut Client| field(c, "persistence", "rdb_bgsave_in_progress") == 1;
+    assert!(saving(&mut c));
+    let used = field(&mut c, "memory", "used_memory");
+    let key_size = VALUE_LEN as i64 + 100;
+    let limit = used - 300 * key_size;
+    c.cmd(&["CONFIG", "SET", "maxmemory", &limit.to_string()]);
+    // Keys deleted while the snapshot holds them free nothing until it is done: each
+    // eviction must count as freeing anyway, or every write would evict on and on.
+    pipeline(&mut c, &set_commands("new", 300, &[]));
+    pipeline(&mut c, &set_commands("key", 300, &[]));
+    assert!(saving(&mut c), "the save ended too soon to show anything");
+    let evicted = field(&mut c, "stats", "evicted_keys");
+    let left = c.cmd(&["DBSIZE"]).int();
+    assert!(
+        (300..=1000).contains(&evicted) && left >= 1300,
+        "evicted {evicted}, {left} keys left"
+    );
+    assert!(field(&mut c, "memory", "mem_not_counted_for_evict") > 300 * VALUE_LEN as i64);
+    // Once the save is done its memory is free: well under the limit, nothing more to
+    // evict.
+    eventually("the save ends", || !saving(&mut c));
+    let after = field(&mut c, "memory", "used_memory");
+    assert!(
+        after < limit - 100 * key_size,
+        "used {after}, limit {limit}"
+    );
+    let evicted = field(&mut c, "stats", "evicted_keys");
+    pipeline(&mut c, &set_commands("after", 10, &[]));
+    assert_eq!(field(&mut c, "stats", "evicted_keys"), evicted);
+    assert_eq!(field(&mut c, "memory", "mem_not_counted_for_evict"), 0);
 }

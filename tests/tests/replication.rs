@@ -828,3 +828,57 @@ fn a_master_snapshot_with_a_stream_is_refused_whole() {
     wait_same(&mut mc, &mut rc, SYNC);
     assert_eq!(info(&mut rc, "replication", "master_link_status"), "up");
 }
+
+/// The replies of a master of `kind` and its replica to writes that replication state
+/// refuses, inside and around MULTI; None without redis-server.
+fn refusals_in_transactions(kind: NodeKind) -> Option<Vec<String>> {
+    let master = Node::start(kind, &["--repl-diskless-sync-delay", "0"])?;
+    let replica = replica_of_kind(kind, master.port)?;
+    let (mut mc, mut rc) = (master.client(), replica.client());
+    assert_eq!(mc.cmd(&["SET", "k", "v"]), Reply::Simple("OK".into()));
+    wait_same(&mut mc, &mut rc, SYNC);
+    let mut replies = Vec::new();
+    let mut run = |c: &mut Client, args: &[&str]| {
+        replies.push(format!(
+            "{args:?} {}",
+            String::from_utf8_lossy(&c.raw(args))
+        ));
+    };
+    // A write queued on a read-only replica is refused and spoils the transaction: EXEC
+    // must not run it.
+    for args in [
+        &["MULTI"][..],
+        &["SET", "k", "replica"],
+        &["GET", "k"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["MULTI"],
+        &["GET", "k"],
+        &["EXEC"],
+    ] {
+        run(&mut rc, args);
+    }
+    // Without enough replicas the master refuses queued writes the same way; a refused
+    // EXEC names its reason.
+    for args in [
+        &["CONFIG", "SET", "min-replicas-to-write", "5"][..],
+        &["MULTI"],
+        &["SET", "k", "master"],
+        &["EXEC"],
+        &["EXEC", "extra"],
+        &["GET", "k"],
+        &["CONFIG", "SET", "min-replicas-to-write", "0"],
+    ] {
+        run(&mut mc, args);
+    }
+    Some(replies)
+}
+
+#[test]
+fn refusals_inside_multi_match_redis() {
+    let tandem = refusals_in_transactions(NodeKind::Tandem).expect("tandem");
+    let Some(redis) = refusals_in_transactions(NodeKind::Redis) else {
+        return;
+    };
+    assert_eq!(tandem, redis, "tandem (left), redis (right)");
+}

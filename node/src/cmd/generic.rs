@@ -252,9 +252,15 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Result<bool, CmdError
     if nx && db.contains(dst, now) {
         return Ok(false);
     }
+    let stamp = db.access_stamp(src);
     let entry = db.remove(src).expect("checked above");
     let expire = entry.expire_at().unwrap_or(0);
+    // The key replaces `dst` whole, access stamp included.
+    db.remove(dst);
     db.insert(dst, entry.value, expire);
+    if let Some(stamp) = stamp {
+        db.set_access_stamp(dst, stamp);
+    }
     ctx.modified(src);
     ctx.modified(dst);
     Ok(true)
@@ -295,9 +301,13 @@ fn move_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    let stamp = ctx.state.dbs[src_db].access_stamp(&a[1]);
     let entry = ctx.state.dbs[src_db].remove(&a[1]).expect("checked above");
     let expire = entry.expire_at().unwrap_or(0);
     ctx.state.dbs[target].insert(&a[1], entry.value, expire);
+    if let Some(stamp) = stamp {
+        ctx.state.dbs[target].set_access_stamp(&a[1], stamp);
+    }
     ctx.modified(&a[1]);
     ctx.state.signal_modified(target, &a[1]);
     ctx.out.int(1);
@@ -334,8 +344,10 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    // Collections are shared until written, so the copy is cheap until then.
+    // Collections are shared until written, so the copy is cheap until then. A new key:
+    // a replaced one goes first, so the copy's access stamp starts afresh.
     let expire = entry.expire_at().unwrap_or(0);
+    ctx.state.dbs[target].remove(&a[2]);
     ctx.state.dbs[target].insert(&a[2], entry.value, expire);
     ctx.state.signal_modified(target, &a[2]);
     ctx.modified += 1;

@@ -543,12 +543,13 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
         );
     }
     // Over maxmemory: evict, and refuse what may add memory if that was not enough. Not
-    // for the master's stream, AOF replay, or a blocked command served at last.
+    // for AOF replay or a blocked command served at last; the master's stream is never
+    // refused (a replica follows its master).
     if ctx.state.evictor.enabled()
-        && !ctx.client.is_master
         && !ctx.client.uncounted
         && !ctx.client.resumed_call
         && crate::evict::enforce(ctx.server, ctx.state) == crate::evict::Outcome::Failed
+        && !ctx.client.is_master
         && refused_out_of_memory(ctx, spec)
     {
         return reject(
@@ -567,13 +568,8 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
             )),
         );
     }
-    if let Some(queue) = ctx.client.multi.as_mut() {
-        if !runs_inside_multi(spec) {
-            queue.push(args.to_vec());
-            ctx.out.simple("QUEUED");
-            return;
-        }
-    }
+    // Before queueing, as in Redis: a write queued in MULTI on a read-only replica is
+    // refused (and spoils the transaction) rather than run by EXEC.
     if !ctx.client.is_master {
         if writes_something(ctx, spec) {
             if let Some(waker) = crate::replication::failover::pause_writer(ctx.server) {
@@ -588,6 +584,13 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
         }
         if let Some(err) = replication_refusal(ctx, spec) {
             return reject(ctx, Some(full_name(spec, args)), err);
+        }
+    }
+    if let Some(queue) = ctx.client.multi.as_mut() {
+        if !runs_inside_multi(spec) {
+            queue.push(args.to_vec());
+            ctx.out.simple("QUEUED");
+            return;
         }
     }
     // A blocked command re-run after its wait was shown when it first ran.
@@ -632,17 +635,16 @@ fn writes_something(ctx: &Ctx, spec: &CommandSpec) -> bool {
 
 /// Whether `spec`, or the transaction it EXECs, has a command with `flag`.
 fn runs_flagged(ctx: &Ctx, spec: &CommandSpec, flag: u32) -> bool {
-    if spec.has(flag) {
-        return true;
-    }
+    spec.has(flag) || queued_any(ctx, spec, |s| s.has(flag))
+}
+
+/// Whether `spec` is EXEC of a transaction that queued a command for which `test` holds.
+fn queued_any(ctx: &Ctx, spec: &CommandSpec, test: impl Fn(&CommandSpec) -> bool) -> bool {
     spec.name == "exec"
         && ctx.client.multi.as_ref().is_some_and(|queue| {
-            queue.iter().any(|args| {
-                ctx.server
-                    .commands
-                    .lookup(&args[0])
-                    .is_some_and(|s| s.has(flag))
-            })
+            queue
+                .iter()
+                .any(|args| ctx.server.commands.lookup(&args[0]).is_some_and(&test))
         })
 }
 
@@ -662,15 +664,13 @@ fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
     let repl = &ctx.server.repl;
     if repl.is_replica() {
         let config = ctx.server.config();
-        if spec.is_write() && config.get_bool("replica-read-only") {
+        if writes_something(ctx, spec) && config.get_bool("replica-read-only") {
             return Some(CmdError::msg(
                 "READONLY You can't write against a read only replica.",
             ));
         }
-        if !spec.has(flags::STALE)
-            && !config.get_bool("replica-serve-stale-data")
-            && !repl.link_up()
-        {
+        let needs_data = !spec.has(flags::STALE) || queued_any(ctx, spec, |s| !s.has(flags::STALE));
+        if needs_data && !config.get_bool("replica-serve-stale-data") && !repl.link_up() {
             return Some(CmdError::msg(
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
             ));
@@ -678,7 +678,7 @@ fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
         return None;
     }
     let min = repl.min_replicas_to_write();
-    if spec.is_write() && min > 0 {
+    if min > 0 && writes_something(ctx, spec) {
         let max_lag = ctx.server.config().get_u64("min-replicas-max-lag");
         if (repl.state().good_replicas(max_lag) as u64) < min {
             return Some(CmdError::msg(
@@ -694,10 +694,14 @@ fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
 /// marked to abort, and a refused EXEC discards it, as Redis does.
 fn reject(ctx: &mut Ctx, name: Option<&'static str>, err: CmdError) {
     ctx.client.resumed_call = false;
-    if ctx.client.multi.is_some() && name == Some("exec") {
+    if name == Some("exec") {
+        // Redis's execCommandAbort: the transaction (if any) is discarded, and the reason
+        // is given without the ERR code its plain reply would carry.
         transactions::end_transaction(ctx);
+        let reason = err.to_string();
+        let reason = reason.strip_prefix("ERR ").unwrap_or(&reason);
         ctx.out.error(&format!(
-            "EXECABORT Transaction discarded because of: {err}"
+            "EXECABORT Transaction discarded because of: {reason}"
         ));
     } else {
         if ctx.client.multi.is_some() {

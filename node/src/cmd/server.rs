@@ -149,7 +149,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             })?;
         ctx.state.apply_settings(&ctx.server.config());
         if changed.contains(&"maxmemory") {
-            lowered_maxmemory(ctx);
+            crate::evict::maxmemory_changed(ctx.server, ctx.state);
         }
         ctx.out.ok();
     } else if is(sub, "REWRITE") {
@@ -170,6 +170,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.state.stats = Default::default();
         ctx.state.commands_processed = 0;
         ctx.state.command_stats.reset();
+        ctx.state.evictor.reset_stats();
         ctx.out.ok();
     } else if is(sub, "HELP") {
         let lines = [
@@ -630,7 +631,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.ok();
     } else if is(sub, "OBJECT") && a.len() == 3 {
         let now = ctx.now;
-        let Some(entry) = ctx.db().get(&a[2], now) else {
+        let Some(entry) = ctx.db().get_untouched(&a[2], now) else {
             return Err(CmdError::NoSuchKey);
         };
         let text = format!(
@@ -651,18 +652,6 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// After CONFIG SET maxmemory: below the memory in use, Redis's warning, and eviction
-/// starts at once rather than with the next command.
-fn lowered_maxmemory(ctx: &mut Ctx) {
-    let max = ctx.server.config().get_u64("maxmemory");
-    let used = crate::memory::used_memory() as u64;
-    if max == 0 || used <= max {
-        return;
-    }
-    crate::warning!("WARNING: the new maxmemory value set via CONFIG SET ({max}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.");
-    crate::evict::enforce(ctx.server, ctx.state);
-}
-
 fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
     if is(sub, "USAGE") {
@@ -673,7 +662,7 @@ fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             return Err(CmdError::Syntax);
         }
         let now = ctx.now;
-        match ctx.db().get(&a[2], now) {
+        match ctx.db().get_untouched(&a[2], now) {
             Some(e) => {
                 let n = e.memory_usage(a[2].len());
                 ctx.out.int(n as i64);

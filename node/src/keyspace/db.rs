@@ -87,6 +87,18 @@ fn position(seg: &Segment, hash: u64, key: &[u8]) -> Option<usize> {
     seg.find(hash, |s| *s.key == *key)
 }
 
+/// A segment's table per key: the slot pointer and the meta word.
+const SEGMENT_BYTES_PER_KEY: usize = 12;
+
+/// The slot `shared` for writing: copied if a snapshot shares it, the snapshot's copy
+/// then counted in `retained` (a write replaces or copies the value it holds).
+fn own_slot<'a>(shared: &'a mut SharedSlot, retained: &mut usize) -> &'a mut Slot {
+    if !shared.is_unique() {
+        *retained += shared.entry.memory_usage(shared.key.len());
+    }
+    Arc::make_mut(shared)
+}
+
 /// Records an access to the item at `i` of `seg`, the key of hash `hash`, unless the
 /// current command already did: a command that looks a key up twice (a check, then the
 /// write) accesses it once, as in Redis, which matters to LFU counters. (Where Redis
@@ -136,7 +148,12 @@ pub struct DbSnapshot {
     segments: Box<[Arc<Segment>]>,
     len: usize,
     expires: usize,
+    alive: SnapshotToken,
 }
+
+/// Held by every live snapshot and snapshot part: the database knows from its count
+/// whether memory it let go of may still be held (see [`Db::retained_by_snapshots`]).
+type SnapshotToken = std::sync::Arc<()>;
 
 impl DbSnapshot {
     pub fn len(&self) -> usize {
@@ -162,12 +179,16 @@ impl DbSnapshot {
     /// soon as its keys are written: from then on the database writes to that segment
     /// without copying it, so a long save costs writers less and less as it goes.
     pub fn into_parts(self) -> impl Iterator<Item = SnapshotPart> {
-        self.segments.into_vec().into_iter().map(SnapshotPart)
+        let alive = self.alive;
+        self.segments
+            .into_vec()
+            .into_iter()
+            .map(move |seg| SnapshotPart(seg, alive.clone()))
     }
 }
 
 /// One segment of a [`DbSnapshot`] (see [`DbSnapshot::into_parts`]).
-pub struct SnapshotPart(Arc<Segment>);
+pub struct SnapshotPart(Arc<Segment>, #[allow(dead_code)] SnapshotToken);
 
 impl SnapshotPart {
     /// The part's keys with their entries, their memory requested from RAM ahead of use.
@@ -228,6 +249,11 @@ pub struct Db {
     pub access: AccessTracking,
     /// Hash of the key the current command accessed last (see [`stamp_access`]).
     touched: Option<u64>,
+    /// Cloned into each snapshot (see [`SnapshotToken`]).
+    snapshots: SnapshotToken,
+    /// Estimated bytes this database has let go of while a snapshot shared them: deleted
+    /// or overwritten entries and copied segment tables, freed only when the snapshot is.
+    retained: usize,
 }
 
 impl Default for Db {
@@ -250,6 +276,8 @@ impl Db {
             clock_secs: 0,
             access: AccessTracking::Lru,
             touched: None,
+            snapshots: SnapshotToken::default(),
+            retained: 0,
         }
     }
 
@@ -312,7 +340,10 @@ impl Db {
         match Arc::try_unwrap(old) {
             Ok(seg) => seg.split_into(&mut stay, &mut moved, to_moved),
             // A snapshot shares it: the snapshot keeps the original.
-            Err(shared) => shared.split_cloned_into(&mut stay, &mut moved, to_moved),
+            Err(shared) => {
+                self.retained += shared.len() * SEGMENT_BYTES_PER_KEY;
+                shared.split_cloned_into(&mut stay, &mut moved, to_moved)
+            }
         }
         self.segments[self.split] = Arc::new(stay);
         self.segments.push(Arc::new(moved));
@@ -341,7 +372,38 @@ impl Db {
             segments: self.segments.as_slice().into(),
             len: self.len,
             expires: self.expiry_index.len(),
+            alive: self.snapshots.clone(),
         }
+    }
+
+    /// Memory that only snapshots still hold (estimated): what the database deleted,
+    /// overwrote or copied while they shared it. Allocated, so in `used_memory`, but not
+    /// the dataset's: maxmemory leaves it out, as Redis leaves out a forked child's
+    /// copy-on-write pages. 0 once no snapshot is alive.
+    pub fn retained_by_snapshots(&self) -> usize {
+        if std::sync::Arc::strong_count(&self.snapshots) == 1 {
+            0
+        } else {
+            self.retained
+        }
+    }
+
+    /// Forgets the retained estimate once every snapshot has gone (the cron and eviction
+    /// call it, so a later snapshot starts from 0).
+    pub fn forget_retained_if_unshared(&mut self) {
+        if std::sync::Arc::strong_count(&self.snapshots) == 1 {
+            self.retained = 0;
+        }
+    }
+
+    /// The segment at `idx`, made the database's own: copied if a snapshot shares it
+    /// (whose copy of the table is then retained, see [`Db::retained_by_snapshots`]).
+    fn own_segment(&mut self, idx: usize) -> &mut Segment {
+        let seg = &mut self.segments[idx];
+        if Arc::strong_count(seg) > 1 {
+            self.retained += seg.len() * SEGMENT_BYTES_PER_KEY;
+        }
+        Arc::make_mut(seg)
     }
 
     /// Takes the keys that expired since the last call.
@@ -358,9 +420,8 @@ impl Db {
     /// it), with the key's position in it; None, copying nothing, when the key is absent.
     fn unshared_position(&mut self, hash: u64, key: &[u8]) -> Option<(&mut Segment, usize)> {
         let idx = self.segment_of(hash);
-        let seg = &mut self.segments[idx];
-        let i = position(seg, hash, key)?;
-        Some((Arc::make_mut(seg), i))
+        let i = position(&self.segments[idx], hash, key)?;
+        Some((self.own_segment(idx), i))
     }
 
     /// The slot of `key` for writing, copying its segment's table and then the slot itself
@@ -368,12 +429,24 @@ impl Db {
     fn find_slot_mut(&mut self, hash: u64, key: &[u8], touch: bool) -> Option<&mut Slot> {
         let idx = self.segment_of(hash);
         let i = position(&self.segments[idx], hash, key)?;
-        let seg = Arc::make_mut(&mut self.segments[idx]);
+        let clock = (self.access, self.clock_secs);
+        self.own_segment(idx);
+        let seg = Arc::get_mut(&mut self.segments[idx]).expect("just made unique");
         if touch {
-            let clock = (self.access, self.clock_secs);
             stamp_access(seg, i, hash, clock, &mut self.touched);
         }
-        Some(Arc::make_mut(seg.get_mut(i)))
+        Some(own_slot(seg.get_mut(i), &mut self.retained))
+    }
+
+    /// Stamps every key as created now (a dataset just loaded).
+    pub fn stamp_all_created(&mut self) {
+        let stamp = self.access.created(self.clock_secs);
+        for seg in self.segments.iter_mut() {
+            let seg = Arc::make_mut(seg);
+            for i in 0..seg.len() {
+                seg.touch(i, stamp);
+            }
+        }
     }
 
     /// Starts a command: its first access to each key counts (see [`stamp_access`]).
@@ -472,7 +545,7 @@ impl Db {
             if touch {
                 stamp_access(seg, i, hash, clock, &mut self.touched);
             }
-            return Some(&mut Arc::make_mut(seg.get_mut(i)).entry);
+            return Some(&mut own_slot(seg.get_mut(i), &mut self.retained).entry);
         }
         if self.expire_if_due(hash, key, now) {
             return None;
@@ -482,7 +555,7 @@ impl Db {
 
     /// The access stamp of `key` (see [`access`]); None when absent. Does not consider
     /// expiry.
-    fn access_stamp(&self, key: &[u8]) -> Option<u32> {
+    pub fn access_stamp(&self, key: &[u8]) -> Option<u32> {
         let hash = self.hash(key);
         let seg = &self.segments[self.segment_of(hash)];
         let i = position(seg, hash, key)?;
@@ -516,7 +589,9 @@ impl Db {
         self.set_access_stamp(key, stamp);
     }
 
-    fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
+    /// Sets the access stamp of `key`: RENAME and MOVE carry the key's own along, as
+    /// Redis moves the object with its LRU/LFU field.
+    pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
         let hash = self.hash(key);
         if let Some((seg, i)) = self.unshared_position(hash, key) {
             seg.touch(i, stamp);
@@ -563,13 +638,14 @@ impl Db {
         let entry = Entry { value, expire_at };
         let idx = self.segment_of(hash);
         let clock = (self.access, self.clock_secs);
-        let seg = Arc::make_mut(&mut self.segments[idx]);
+        self.own_segment(idx);
+        let seg = Arc::get_mut(&mut self.segments[idx]).expect("just made unique");
         // One probe: replace in place on the common overwrite path, or insert.
         match position(seg, hash, key.bytes()) {
             Some(i) => {
                 // An overwrite is an access: under LFU the key keeps its counter.
                 stamp_access(seg, i, hash, clock, &mut self.touched);
-                let slot = Arc::make_mut(seg.get_mut(i));
+                let slot = own_slot(seg.get_mut(i), &mut self.retained);
                 let old = std::mem::replace(&mut slot.entry, entry);
                 if old.expire_at != expire_at {
                     let owned = Bytes::copy_from_slice(key.bytes());
@@ -625,7 +701,10 @@ impl Db {
         let entry = match Arc::try_unwrap(shared) {
             Ok(slot) => slot.entry,
             // A snapshot still holds the slot.
-            Err(shared) => shared.entry.clone(),
+            Err(shared) => {
+                self.retained += shared.entry.memory_usage(key.len());
+                shared.entry.clone()
+            }
         };
         if entry.expire_at != 0 {
             self.expiry_index
@@ -653,6 +732,13 @@ impl Db {
 
     /// Deletes every key.
     pub fn clear(&mut self) {
+        if self.segments.iter().any(|seg| Arc::strong_count(seg) > 1) {
+            // A snapshot keeps the whole dataset until it is done.
+            self.retained += (self.segments.iter())
+                .flat_map(|seg| seg.iter())
+                .map(|slot| slot.entry.memory_usage(slot.key.len()) + SEGMENT_BYTES_PER_KEY)
+                .sum::<usize>();
+        }
         self.segments = vec![Arc::new(Segment::default())];
         self.base = 1;
         self.split = 0;
@@ -823,7 +909,7 @@ impl Db {
                     let idx = rand::random::<usize>() % seg.len();
                     seg.iter().nth(idx).map(|s| Bytes::copy_from_slice(&s.key))
                 })?;
-            if self.get(&found, now).is_some() {
+            if self.get_untouched(&found, now).is_some() {
                 return Some(found);
             }
         }

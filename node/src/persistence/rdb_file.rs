@@ -71,7 +71,11 @@ impl Snapshot {
 
     /// Writes the snapshot as RDB to `out`, releasing its parts as they are written.
     pub fn write_to<W: Write>(self, out: W) -> io::Result<W> {
-        crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.pace)
+        let written = crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.pace);
+        // What only the snapshot held is free now: counted before the save is reported
+        // done, so maxmemory sees it at once (see memory::flush_thread).
+        crate::memory::flush_thread();
+        written
     }
 
     /// Writes the snapshot to `path` atomically: a temporary file in the same directory,
