@@ -11,7 +11,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::clients::ClientId;
-use crate::keyspace::Db;
+use crate::keyspace::{AccessTracking, Db};
 
 /// Counters INFO stats reports that live with the keyspace.
 #[derive(Debug, Default, Clone)]
@@ -125,19 +125,28 @@ impl EngineState {
         );
     }
 
-    /// Replaces the dataset (an RDB loaded at start-up or by a full sync), the new
-    /// databases keeping the settings of the old; returns the old. Every loaded key counts
-    /// as created now (as a key Redis loads gets a new object's LRU/LFU field).
+    /// Replaces the dataset (an RDB loaded at start-up or by a full sync, its keys stamped
+    /// as [`Self::loading_clock`] said), the new databases keeping the settings of the old;
+    /// returns the old.
     pub fn install_dbs(&mut self, mut dbs: Vec<Db>) -> Vec<Db> {
         if let Some(old) = self.dbs.first() {
             for db in dbs.iter_mut() {
                 db.access = old.access;
                 db.clock_secs = old.clock_secs;
                 db.delete_expired = old.delete_expired;
-                db.stamp_all_created();
             }
         }
         std::mem::replace(&mut self.dbs, dbs)
+    }
+
+    /// How keys about to be loaded are stamped: the databases' access tracking, and the
+    /// clock of now.
+    pub fn loading_clock(&self) -> (AccessTracking, u32) {
+        self.dbs
+            .first()
+            .map_or((AccessTracking::default(), 0), |db| {
+                (db.access, db.clock_secs)
+            })
     }
 
     /// Reads `key` in `db`, expiring it if due, and counts a keyspace hit or miss.

@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::config::Config;
 use crate::engine::EngineState;
-use crate::keyspace::{AccessTracking, EvictionCandidate, EvictionOrder};
+use crate::keyspace::{AccessTracking, EvictionCandidate, EvictionOrder, SavedAccess};
 use crate::server::Server;
 
 /// Candidates kept between passes (Redis's EVPOOL_SIZE).
@@ -163,6 +163,21 @@ impl Evictor {
             self.pool.insert(at - 1, (db, candidate));
         } else {
             self.pool.insert(at, (db, candidate));
+        }
+    }
+}
+
+impl Evictor {
+    /// What snapshots record of each key's access under the policy in force.
+    pub fn saved_access(&self) -> SavedAccess {
+        match self.policy {
+            Some(Policy::Evict {
+                pick: Pick::Lru, ..
+            }) => SavedAccess::IdleTime,
+            Some(Policy::Evict {
+                pick: Pick::Lfu, ..
+            }) => SavedAccess::Frequency,
+            _ => SavedAccess::Nothing,
         }
     }
 }

@@ -450,3 +450,93 @@ fn eviction_during_a_snapshot_evicts_only_what_the_limit_needs() {
     assert_eq!(field(&mut c, "stats", "evicted_keys"), evicted);
     assert_eq!(field(&mut c, "memory", "mem_not_counted_for_evict"), 0);
 }
+
+/// The policies whose RDBs record each key's access, with how a test key is restored and
+/// how its recorded access reads back: the idle time (LRU) or the counter (LFU).
+const RECORDING_POLICIES: [(&str, &str, &str); 2] = [
+    ("allkeys-lru", "IDLETIME", "5000"),
+    ("volatile-lfu", "FREQ", "77"),
+];
+
+/// Restores `key` as last accessed `option value` ago / as often, on `c`.
+fn restore_with_access(c: &mut Client, key: &str, option: &str, value: &str) {
+    c.cmd(&["SET", "model", "v"]);
+    let payload = dump(c, "model");
+    let reply = c.cmd(&restore(key, &payload, &[option, value]));
+    assert_eq!(reply, Reply::Simple("OK".into()));
+}
+
+/// Asserts that `key` on `c` reads back the access restored with `option value`: the
+/// same counter, or at least the idle time (and not much more: the test takes seconds).
+fn assert_access(c: &mut Client, kind: NodeKind, key: &str, option: &str, value: &str) {
+    let want: i64 = value.parse().unwrap();
+    let got = c.cmd(&["OBJECT", option, key]).int();
+    if option == "FREQ" {
+        assert_eq!(got, want, "{kind:?}: OBJECT FREQ {key}");
+    } else {
+        assert!(
+            (want..want + 60).contains(&got),
+            "{kind:?}: OBJECT IDLETIME {key} is {got}, restored as {want}"
+        );
+    }
+}
+
+#[test]
+fn access_records_survive_a_restart() {
+    for (policy, option, value) in RECORDING_POLICIES {
+        // No LFU decay while the test runs across a minute boundary.
+        let extra = ["--maxmemory-policy", policy, "--lfu-decay-time", "0"];
+        let mut node = Node::tandem(&extra);
+        let mut c = node.client();
+        restore_with_access(&mut c, "k", option, value);
+        assert_eq!(c.cmd(&["SAVE"]), Reply::Simple("OK".into()));
+        drop(c);
+        node.terminate(std::time::Duration::from_secs(10));
+        node.restart();
+        let mut c = node.client();
+        assert_access(&mut c, NodeKind::Tandem, "k", option, value);
+        // A key written after the load is new, not as old as the loaded one.
+        c.cmd(&["SET", "fresh", "v"]);
+        let fresh = c.cmd(&["OBJECT", option, "fresh"]).int();
+        let expected_fresh = if option == "FREQ" { 5 } else { 0 };
+        assert_eq!(fresh, expected_fresh, "{policy}");
+    }
+}
+
+#[test]
+fn access_records_cross_a_full_sync_both_ways_with_redis() {
+    for (policy, option, value) in RECORDING_POLICIES {
+        let extra = [
+            "--maxmemory-policy",
+            policy,
+            "--lfu-decay-time",
+            "0",
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        for (master_kind, replica_kind) in [
+            (NodeKind::Redis, NodeKind::Tandem),
+            (NodeKind::Tandem, NodeKind::Redis),
+        ] {
+            let Some(master) = Node::start(master_kind, &extra) else {
+                return;
+            };
+            let mut m = master.client();
+            restore_with_access(&mut m, "k", option, value);
+            // The key reaches the replica in the full sync's RDB, not as a RESTORE.
+            let port = master.port.to_string();
+            let mut args = extra.to_vec();
+            args.extend(["--replicaof", "127.0.0.1", &port]);
+            let Some(replica) = Node::start(replica_kind, &args) else {
+                return;
+            };
+            let mut r = replica.client();
+            eventually("the replica syncs", || {
+                r.cmd(&["INFO", "replication"])
+                    .info_field("master_link_status")
+                    .is_some_and(|s| s == "up")
+            });
+            assert_access(&mut r, replica_kind, "k", option, value);
+        }
+    }
+}

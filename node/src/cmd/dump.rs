@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::args::{self, is};
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::AccessTracking;
+use crate::keyspace::RecordedAccess;
 use crate::rdb::{dump_payload, restore_payload};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -40,19 +40,16 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 struct RestoreArgs {
     replace: bool,
     absttl: bool,
-    /// IDLETIME: seconds since the key's last access, as OBJECT IDLETIME will report
-    /// (applied under an LRU policy, as in Redis).
-    idle_secs: Option<u64>,
-    /// FREQ: the LFU counter OBJECT FREQ will report (applied under an LFU policy).
-    freq: Option<u8>,
+    /// IDLETIME (seconds since the key's last access, applied unless the policy is LFU)
+    /// or FREQ (the LFU counter, applied under an LFU policy), as in Redis.
+    access: RecordedAccess,
 }
 
 fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
     let mut opts = RestoreArgs {
         replace: false,
         absttl: false,
-        idle_secs: None,
-        freq: None,
+        access: RecordedAccess::default(),
     };
     let mut j = 4;
     while j < a.len() {
@@ -61,15 +58,15 @@ fn parse_options(a: &[Bytes]) -> Result<RestoreArgs, CmdError> {
             opts.replace = true;
         } else if is(&a[j], "ABSTTL") {
             opts.absttl = true;
-        } else if is(&a[j], "IDLETIME") && has_value && opts.freq.is_none() {
+        } else if is(&a[j], "IDLETIME") && has_value && opts.access.freq.is_none() {
             let secs = u64::try_from(args::int(&a[j + 1])?)
                 .map_err(|_| CmdError::msg("ERR Invalid IDLETIME value, must be >= 0"))?;
-            opts.idle_secs = Some(secs);
+            opts.access.idle_secs = Some(secs);
             j += 1;
-        } else if is(&a[j], "FREQ") && has_value && opts.idle_secs.is_none() {
+        } else if is(&a[j], "FREQ") && has_value && opts.access.idle_secs.is_none() {
             let freq = u8::try_from(args::int(&a[j + 1])?)
                 .map_err(|_| CmdError::msg("ERR Invalid FREQ value, must be >= 0 and <= 255"))?;
-            opts.freq = Some(freq);
+            opts.access.freq = Some(freq);
             j += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -108,18 +105,10 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
-    ctx.db().insert(key, value, expire_at as u64);
-    match ctx.db().access {
-        AccessTracking::Lru => {
-            if let Some(secs) = opts.idle_secs {
-                ctx.db().set_idle_secs(key, secs);
-            }
-        }
-        AccessTracking::Lfu { .. } => {
-            if let Some(freq) = opts.freq {
-                ctx.db().set_frequency(key, freq);
-            }
-        }
+    let db = ctx.db();
+    db.insert(key, value, expire_at as u64);
+    if let Some(stamp) = db.access.restored(opts.access, db.clock_secs) {
+        db.set_access_stamp(key, stamp);
     }
     ctx.modified(key);
     if ttl != 0 && !opts.absttl {

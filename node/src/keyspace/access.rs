@@ -74,6 +74,36 @@ impl AccessTracking {
         (minutes(clock_secs) << 8) | u32::from(freq)
     }
 
+    /// The stamp of a key that comes with a recorded idle time or LFU counter (RDB IDLE /
+    /// FREQ records, RESTORE's IDLETIME / FREQ), as Redis's objectSetLRUOrLFU applies them:
+    /// the counter under LFU, the idle time otherwise. None when what this tracking keeps
+    /// was not recorded (the key then counts as created now).
+    pub fn restored(self, recorded: RecordedAccess, clock_secs: u32) -> Option<u32> {
+        match self {
+            AccessTracking::Lru => recorded
+                .idle_secs
+                .map(|secs| clock_secs.wrapping_sub(secs as u32) & CLOCK_MASK),
+            AccessTracking::Lfu { .. } => recorded
+                .freq
+                .map(|freq| Self::with_frequency(clock_secs, freq)),
+        }
+    }
+
+    /// What a snapshot records of a key with `stamp` when `saved` is what the policy saves.
+    pub fn recorded(self, saved: SavedAccess, stamp: u32, clock_secs: u32) -> RecordedAccess {
+        match saved {
+            SavedAccess::Nothing => RecordedAccess::default(),
+            SavedAccess::IdleTime => RecordedAccess {
+                idle_secs: Some(u64::from(idle_secs(stamp, clock_secs))),
+                freq: None,
+            },
+            SavedAccess::Frequency => RecordedAccess {
+                idle_secs: None,
+                freq: Some(self.frequency(stamp, clock_secs) as u8),
+            },
+        }
+    }
+
     /// How strongly eviction prefers the key with `stamp`: seconds idle under LRU,
     /// 255 minus the counter under LFU; larger goes first.
     pub fn eviction_score(self, stamp: u32, clock_secs: u32) -> u64 {
@@ -82,6 +112,26 @@ impl AccessTracking {
             AccessTracking::Lfu { .. } => u64::from(255 - self.frequency(stamp, clock_secs)),
         }
     }
+}
+
+/// A key's access as an RDB or a RESTORE states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordedAccess {
+    /// Seconds since the last access (RDB IDLE, RESTORE IDLETIME).
+    pub idle_secs: Option<u64>,
+    /// The LFU counter (RDB FREQ, RESTORE FREQ).
+    pub freq: Option<u8>,
+}
+
+/// What a snapshot records of each key's access, by `maxmemory-policy`, as Redis's
+/// rdbSaveKeyValuePair does: the idle time under the LRU policies, the counter under the
+/// LFU ones, nothing under the others (whose stamps no eviction reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SavedAccess {
+    #[default]
+    Nothing,
+    IdleTime,
+    Frequency,
 }
 
 /// Seconds since an LRU stamp, on the 24-bit clock (wraps after 194 days, as in Redis).

@@ -8,7 +8,7 @@ use bytes::Bytes;
 // that is one load.
 use triomphe::Arc;
 
-use super::access::{self, AccessTracking};
+use super::access::{self, AccessTracking, RecordedAccess, SavedAccess};
 use super::segment;
 use super::value::Value;
 
@@ -149,6 +149,9 @@ pub struct DbSnapshot {
     len: usize,
     expires: usize,
     alive: SnapshotToken,
+    /// How the access stamps were written, and the clock they are read against.
+    access: AccessTracking,
+    clock_secs: u32,
 }
 
 /// Held by every live snapshot and snapshot part: the database knows from its count
@@ -166,6 +169,13 @@ impl DbSnapshot {
 
     pub fn expires_len(&self) -> usize {
         self.expires
+    }
+
+    /// What the snapshot records of a key with an access stamp (see
+    /// [`SnapshotPart::iter`]) when the policy saves `saved`.
+    pub fn access_recorder(&self, saved: SavedAccess) -> impl Fn(u32) -> RecordedAccess {
+        let (access, clock) = (self.access, self.clock_secs);
+        move |stamp| access.recorded(saved, stamp, clock)
     }
 
     /// Every key with its entry, in no particular order.
@@ -191,13 +201,14 @@ impl DbSnapshot {
 pub struct SnapshotPart(Arc<Segment>, #[allow(dead_code)] SnapshotToken);
 
 impl SnapshotPart {
-    /// The part's keys with their entries, their memory requested from RAM ahead of use.
+    /// The part's keys with their entries and access stamps, their memory requested from
+    /// RAM ahead of use.
     ///
     /// Each key costs a snapshot writer three dependent cache misses (slot, key bytes,
     /// value), which made the misses, not the encoding, most of a save's time. Asking for
     /// every slot of the part, then for the keys and values behind them, keeps the misses
     /// of the whole part in flight together instead of taking them one after another.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry, u32)> + '_ {
         let slots: Vec<&Slot> = self
             .0
             .iter()
@@ -210,7 +221,10 @@ impl SnapshotPart {
             prefetch_bytes(&slot.key);
             slot.entry.value.prefetch();
         }
-        slots.into_iter().map(|slot| (&slot.key[..], &slot.entry))
+        slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, slot)| (&slot.key[..], &slot.entry, self.0.access_clock(i)))
     }
 }
 
@@ -373,6 +387,8 @@ impl Db {
             len: self.len,
             expires: self.expiry_index.len(),
             alive: self.snapshots.clone(),
+            access: self.access,
+            clock_secs: self.clock_secs,
         }
     }
 
@@ -436,17 +452,6 @@ impl Db {
             stamp_access(seg, i, hash, clock, &mut self.touched);
         }
         Some(own_slot(seg.get_mut(i), &mut self.retained))
-    }
-
-    /// Stamps every key as created now (a dataset just loaded).
-    pub fn stamp_all_created(&mut self) {
-        let stamp = self.access.created(self.clock_secs);
-        for seg in self.segments.iter_mut() {
-            let seg = Arc::make_mut(seg);
-            for i in 0..seg.len() {
-                seg.touch(i, stamp);
-            }
-        }
     }
 
     /// Starts a command: its first access to each key counts (see [`stamp_access`]).
@@ -576,21 +581,8 @@ impl Db {
         Some(self.access.frequency(stamp, self.clock_secs))
     }
 
-    /// Backdates the last access of `key` by `secs` (RESTORE ... IDLETIME); the clock wraps
-    /// as in Redis, so an idle time past its 194 days reads modulo that.
-    pub fn set_idle_secs(&mut self, key: &[u8], secs: u64) {
-        let stamp = self.clock_secs.wrapping_sub(secs as u32);
-        self.set_access_stamp(key, stamp);
-    }
-
-    /// Sets the LFU counter of `key` (RESTORE ... FREQ).
-    pub fn set_frequency(&mut self, key: &[u8], freq: u8) {
-        let stamp = AccessTracking::with_frequency(self.clock_secs, freq);
-        self.set_access_stamp(key, stamp);
-    }
-
     /// Sets the access stamp of `key`: RENAME and MOVE carry the key's own along, as
-    /// Redis moves the object with its LRU/LFU field.
+    /// Redis moves the object with its LRU/LFU field; RESTORE sets a recorded one.
     pub fn set_access_stamp(&mut self, key: &[u8], stamp: u32) {
         let hash = self.hash(key);
         if let Some((seg, i)) = self.unshared_position(hash, key) {
@@ -622,18 +614,33 @@ impl Db {
     /// Returns the old entry. A new key is copied into an allocation of its own (see
     /// [`Value`] on why stored bytes are copies, not clones, of request arguments).
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
-        self.insert_key(NewKey::Borrowed(key), value, expire_at)
+        self.insert_key(NewKey::Borrowed(key), value, expire_at, None)
     }
 
-    /// [`insert`](Self::insert) of a key already in an allocation of its own (an RDB
-    /// load): a new key keeps it rather than being copied. (Copying it on the loader's
-    /// insert thread also meant freeing the decoder thread's allocation there, a cross-
-    /// thread free that took a quarter of that thread's time.)
-    pub fn insert_owned(&mut self, key: Box<[u8]>, value: Value, expire_at: u64) -> Option<Entry> {
-        self.insert_key(NewKey::Owned(key), value, expire_at)
+    /// [`insert`](Self::insert) of a key loaded from an RDB, with the access stamp its
+    /// recorded idle time or counter gives (None: created now). The key is already in an
+    /// allocation of its own and a new key keeps it rather than being copied. (Copying it
+    /// on the loader's insert thread also meant freeing the decoder thread's allocation
+    /// there, a cross-thread free that took a quarter of that thread's time.)
+    pub fn insert_loaded(
+        &mut self,
+        key: Box<[u8]>,
+        value: Value,
+        expire_at: u64,
+        stamp: Option<u32>,
+    ) -> Option<Entry> {
+        self.insert_key(NewKey::Owned(key), value, expire_at, stamp)
     }
 
-    fn insert_key(&mut self, key: NewKey<'_>, value: Value, expire_at: u64) -> Option<Entry> {
+    /// Inserts or overwrites; the key's access stamp becomes `stamp` when given, else it
+    /// counts as created (new) or accessed (overwritten).
+    fn insert_key(
+        &mut self,
+        key: NewKey<'_>,
+        value: Value,
+        expire_at: u64,
+        stamp: Option<u32>,
+    ) -> Option<Entry> {
         let hash = self.hash(key.bytes());
         let entry = Entry { value, expire_at };
         let idx = self.segment_of(hash);
@@ -644,7 +651,10 @@ impl Db {
         match position(seg, hash, key.bytes()) {
             Some(i) => {
                 // An overwrite is an access: under LFU the key keeps its counter.
-                stamp_access(seg, i, hash, clock, &mut self.touched);
+                match stamp {
+                    Some(stamp) => seg.touch(i, stamp),
+                    None => stamp_access(seg, i, hash, clock, &mut self.touched),
+                }
                 let slot = own_slot(seg.get_mut(i), &mut self.retained);
                 let old = std::mem::replace(&mut slot.entry, entry);
                 if old.expire_at != expire_at {
@@ -667,7 +677,8 @@ impl Db {
                     key: key.into_stored(),
                     entry,
                 });
-                seg.push(hash, slot, clock.0.created(clock.1));
+                let stamp = stamp.unwrap_or_else(|| clock.0.created(clock.1));
+                seg.push(hash, slot, stamp);
                 self.touched = Some(hash);
                 self.len += 1;
                 self.split_if_loaded();
@@ -1012,7 +1023,7 @@ mod tests {
         assert!(db.segments.iter().all(|seg| !seg.is_unique()));
         let mut parts = snap.into_parts();
         let first = parts.next().unwrap();
-        let keys: Vec<Vec<u8>> = first.iter().map(|(k, _)| k.to_vec()).collect();
+        let keys: Vec<Vec<u8>> = first.iter().map(|(k, _, _)| k.to_vec()).collect();
         drop(first);
         // The first segment is the database's alone again: writing it copies nothing.
         assert!(db.segments[0].is_unique());

@@ -12,7 +12,7 @@ mod segment;
 pub mod value;
 mod zset;
 
-pub use access::AccessTracking;
+pub use access::{AccessTracking, RecordedAccess, SavedAccess};
 pub use db::{Db, DbSnapshot, Entry, EvictionCandidate, EvictionOrder, ScanCursor, SnapshotPart};
 pub use value::{
     glob_match, remove_field, Collection, FieldMap, MemberSet, Value, ValueKind, ValueRef,

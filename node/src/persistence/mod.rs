@@ -190,14 +190,13 @@ pub fn save_point_due(points: &[(u64, u64)], status: &SaveStatus, dirty: u64, no
 /// and is left untouched (except a torn last command under `aof-load-truncated yes`).
 pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String> {
     let start = Instant::now();
-    let (appendonly, truncated_ok, policy, is_replica, databases) = {
+    let (appendonly, truncated_ok, policy, is_replica) = {
         let c = server.config();
         (
             c.get_bool("appendonly"),
             c.get_bool("aof-load-truncated"),
             aof::FsyncPolicy::from_name(c.get("appendfsync")),
             !c.get("replicaof").is_empty(),
-            c.get_int("databases").max(1) as usize,
         )
     };
     let progress = |n: u64| notice!("Loading: {n} keys loaded");
@@ -205,7 +204,7 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
         let paths = aof::AofPaths::new(&server.config());
         let manifest = paths.read_manifest()?;
         if let Some(m) = &manifest {
-            load_aof(server, &paths, m, truncated_ok, databases)?;
+            load_aof(server, &paths, m, truncated_ok)?;
             notice!(
                 "DB loaded from append only file: {:.3} seconds",
                 start.elapsed().as_secs_f64()
@@ -222,7 +221,7 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
         return Ok(());
     }
     let path = rdb_path(&server.config());
-    if let Some(loaded) = rdb_file::load_file(&path, databases, progress)? {
+    if let Some(loaded) = load_rdb_file(server, &path, progress)? {
         notice!(
             "Done loading RDB, keys loaded: {}, keys expired: 0.",
             loaded.keys
@@ -238,6 +237,20 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
         );
     }
     Ok(())
+}
+
+/// Loads the RDB file at `path` into databases like the server's (as many, tracking
+/// accesses as they do); None when it does not exist.
+fn load_rdb_file(
+    server: &crate::server::Server,
+    path: &std::path::Path,
+    progress: impl FnMut(u64),
+) -> Result<Option<rdb_file::Loaded>, String> {
+    let (databases, clock) = {
+        let engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+        (engine.dbs.len(), engine.loading_clock())
+    };
+    rdb_file::load_file(path, databases, clock, progress)
 }
 
 fn install(server: &crate::server::Server, dbs: Vec<crate::keyspace::Db>) {
@@ -269,12 +282,11 @@ fn load_aof(
     paths: &aof::AofPaths,
     manifest: &aof::Manifest,
     truncated_ok: bool,
-    databases: usize,
 ) -> Result<(), String> {
     if let Some(base) = &manifest.base {
         let path = paths.dir.join(&base.name);
         if base.name.ends_with(".rdb") {
-            let loaded = rdb_file::load_file(&path, databases, |n| {
+            let loaded = load_rdb_file(server, &path, |n| {
                 notice!("Loading AOF base: {n} keys loaded")
             })?
             .ok_or_else(|| format!("The AOF base file {} doesn't exist", path.display()))?;

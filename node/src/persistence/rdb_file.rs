@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::engine::EngineState;
-use crate::keyspace::{Db, DbSnapshot, Value};
+use crate::keyspace::{AccessTracking, Db, DbSnapshot, SavedAccess, Value};
 use crate::rdb::{AuxInfo, Event, Pace, RdbError, RdbReader, ReplInfo};
 use crate::replication::{ReplId, ReplOffset};
 
@@ -18,6 +18,8 @@ use crate::replication::{ReplId, ReplOffset};
 pub struct Snapshot {
     pub dbs: Vec<(usize, DbSnapshot)>,
     pub aux: AuxInfo,
+    /// What the RDB records of each key's access (by `maxmemory-policy`).
+    pub saved_access: SavedAccess,
     /// The change counter when the snapshot was taken (`dirty` before the save).
     pub dirty: u64,
     /// `rdb-key-save-delay` (a pause after each key written, which tests use to catch a
@@ -47,6 +49,7 @@ impl Snapshot {
                 }),
                 aof_base: false,
             },
+            saved_access: state.evictor.saved_access(),
             dirty: state.dirty,
             pace: Pace::default(),
         }
@@ -71,7 +74,8 @@ impl Snapshot {
 
     /// Writes the snapshot as RDB to `out`, releasing its parts as they are written.
     pub fn write_to<W: Write>(self, out: W) -> io::Result<W> {
-        let written = crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.pace);
+        let written =
+            crate::rdb::write_snapshot(out, &self.aux, self.dbs, self.saved_access, self.pace);
         // What only the snapshot held is free now: counted before the save is reported
         // done, so maxmemory sees it at once (see memory::flush_thread).
         crate::memory::flush_thread();
@@ -110,15 +114,17 @@ pub enum ExpiredKeys {
 enum LoadStep {
     /// RESIZEDB: make room for this many keys in a database.
     Reserve(usize, usize),
-    /// A key for a database, with its expiry (0: none).
-    Insert(usize, Box<[u8]>, Value, u64),
+    /// A key for a database, with its expiry (0: none) and the access stamp its recorded
+    /// idle time or counter gives.
+    Insert(usize, Box<[u8]>, Value, u64, Option<u32>),
 }
 
 /// Keys handed over at a time: enough to make the hand-over cost nothing per key, few
 /// enough that both threads stay busy.
 const LOAD_BATCH: usize = 1024;
 
-/// Decodes an RDB from `input` into `databases` fresh databases, as the bytes arrive.
+/// Decodes an RDB from `input` into `databases` fresh databases, as the bytes arrive,
+/// stamping the keys' accesses by `clock` (see [`EngineState::loading_clock`]).
 /// `progress` is called every 1M keys, for the log. Nothing is returned unless the whole
 /// snapshot, checksum included, was read: a corrupt or truncated input is an error.
 ///
@@ -129,6 +135,7 @@ pub fn load<R: Read>(
     input: R,
     databases: usize,
     expired: ExpiredKeys,
+    clock: (AccessTracking, u32),
     mut progress: impl FnMut(u64),
 ) -> Result<Loaded, RdbError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<LoadStep>>(8);
@@ -139,12 +146,15 @@ pub fn load<R: Read>(
                 scope,
                 crate::memory::counted(move || {
                     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
+                    for db in dbs.iter_mut() {
+                        (db.access, db.clock_secs) = clock;
+                    }
                     for batch in rx {
                         for step in batch {
                             match step {
                                 LoadStep::Reserve(db, keys) => dbs[db].reserve(keys),
-                                LoadStep::Insert(db, key, value, at) => {
-                                    dbs[db].insert_owned(key, value, at);
+                                LoadStep::Insert(db, key, value, at, stamp) => {
+                                    dbs[db].insert_loaded(key, value, at, stamp);
                                 }
                             }
                         }
@@ -153,7 +163,7 @@ pub fn load<R: Read>(
                 }),
             )
             .expect("spawn the RDB insert thread");
-        let decoded = decode_into(input, databases, expired, &mut progress, tx);
+        let decoded = decode_into(input, databases, expired, clock, &mut progress, tx);
         // The channel is closed (decode_into owned the sender): the inserter finishes.
         let dbs = inserter.join().expect("RDB insert thread");
         let Decoded { keys, repl, bytes } = decoded?;
@@ -178,6 +188,7 @@ fn decode_into<R: Read>(
     input: R,
     databases: usize,
     expired: ExpiredKeys,
+    (tracking, clock_secs): (AccessTracking, u32),
     progress: &mut impl FnMut(u64),
     tx: std::sync::mpsc::SyncSender<Vec<LoadStep>>,
 ) -> Result<Decoded, RdbError> {
@@ -222,7 +233,14 @@ fn decode_into<R: Read>(
                 if at != 0 && at <= now && expired == ExpiredKeys::Skip {
                     continue;
                 }
-                batch.push(LoadStep::Insert(rec.db as usize, rec.key, rec.value, at));
+                let stamp = tracking.restored(rec.access, clock_secs);
+                batch.push(LoadStep::Insert(
+                    rec.db as usize,
+                    rec.key,
+                    rec.value,
+                    at,
+                    stamp,
+                ));
                 if batch.len() == LOAD_BATCH {
                     hand_over(&mut batch);
                 }
@@ -246,6 +264,7 @@ fn decode_into<R: Read>(
 pub fn load_file(
     path: &Path,
     databases: usize,
+    clock: (AccessTracking, u32),
     progress: impl FnMut(u64),
 ) -> Result<Option<Loaded>, String> {
     let file = match File::open(path) {
@@ -257,6 +276,7 @@ pub fn load_file(
         BufReader::with_capacity(1 << 20, file),
         databases,
         ExpiredKeys::Skip,
+        clock,
         progress,
     )
     .map(Some)

@@ -13,7 +13,7 @@ use std::io::Read;
 
 use bytes::Bytes;
 
-use crate::keyspace::{FieldMap, MemberSet, SortedSet, Value};
+use crate::keyspace::{FieldMap, MemberSet, RecordedAccess, SortedSet, Value};
 
 use super::error::{BlobError, RdbError};
 use super::length::{read_len, read_length, Length, ENC_INT16, ENC_INT32, ENC_INT8, ENC_LZF};
@@ -53,10 +53,8 @@ pub struct KeyRecord {
     pub value: Value,
     /// Absolute expiry, Unix milliseconds (may lie in the past).
     pub expire_at_ms: Option<i64>,
-    /// LRU idle time in seconds (IDLE opcode).
-    pub idle_secs: Option<u64>,
-    /// LFU counter (FREQ opcode).
-    pub freq: Option<u8>,
+    /// LRU idle time in seconds (IDLE opcode), LFU counter (FREQ opcode).
+    pub access: RecordedAccess,
 }
 
 /// A streaming RDB decoder. It reads exactly the bytes of the RDB and no further, so the
@@ -130,7 +128,7 @@ impl<R: Read> RdbReader<R> {
             }
         };
         let src = &mut self.src;
-        let (mut expire_at_ms, mut idle_secs, mut freq) = (None, None, None);
+        let (mut expire_at_ms, mut access) = (None, RecordedAccess::default());
         loop {
             let offset = src.offset();
             let ty = src.u8()?;
@@ -140,8 +138,8 @@ impl<R: Read> RdbReader<R> {
                     expire_at_ms = Some(secs as i64 * 1000);
                 }
                 opcodes::EXPIRETIME_MS => expire_at_ms = Some(i64::from_le_bytes(src.array()?)),
-                opcodes::FREQ => freq = Some(src.u8()?),
-                opcodes::IDLE => idle_secs = Some(read_len(src)?),
+                opcodes::FREQ => access.freq = Some(src.u8()?),
+                opcodes::IDLE => access.idle_secs = Some(read_len(src)?),
                 opcodes::EOF => {
                     if version < 5 {
                         return Ok(Event::End {
@@ -201,8 +199,7 @@ impl<R: Read> RdbReader<R> {
                     if value.is_empty_collection() {
                         // Redis skips empty keys in a file (older versions could write them).
                         expire_at_ms = None;
-                        idle_secs = None;
-                        freq = None;
+                        access = RecordedAccess::default();
                         continue;
                     }
                     return Ok(Event::Key(KeyRecord {
@@ -210,8 +207,7 @@ impl<R: Read> RdbReader<R> {
                         key,
                         value,
                         expire_at_ms,
-                        idle_secs,
-                        freq,
+                        access,
                     }));
                 }
             }

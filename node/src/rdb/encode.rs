@@ -16,7 +16,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crate::keyspace::value::parse_canonical_i64;
-use crate::keyspace::{DbSnapshot, Value, ValueRef};
+use crate::keyspace::{DbSnapshot, RecordedAccess, SavedAccess, Value, ValueRef};
 use crate::resp::format_double;
 
 use super::crc64::crc64;
@@ -256,11 +256,25 @@ impl<W: Write> RdbWriter<W> {
         self.flush_if_full()
     }
 
-    /// One key: EXPIRETIME_MS when it has a TTL (absolute Unix ms), type, key, value.
-    pub fn key(&mut self, key: &[u8], value: &Value, expire_at_ms: Option<u64>) -> io::Result<()> {
+    /// One key: EXPIRETIME_MS when it has a TTL (absolute Unix ms), IDLE and FREQ when
+    /// recorded, type, key, value.
+    pub fn key(
+        &mut self,
+        key: &[u8],
+        value: &Value,
+        expire_at_ms: Option<u64>,
+        access: RecordedAccess,
+    ) -> io::Result<()> {
         if let Some(at) = expire_at_ms {
             self.buf.push(opcodes::EXPIRETIME_MS);
             self.buf.extend_from_slice(&at.to_le_bytes());
+        }
+        if let Some(secs) = access.idle_secs {
+            self.buf.push(opcodes::IDLE);
+            write_len(&mut self.buf, secs);
+        }
+        if let Some(freq) = access.freq {
+            self.buf.extend_from_slice(&[opcodes::FREQ, freq]);
         }
         let type_at = self.buf.len();
         self.buf.push(0);
@@ -311,13 +325,14 @@ pub const WORK: Duration = Duration::from_micros(250);
 pub const REST: Duration = Duration::from_micros(100);
 
 /// Writes a whole snapshot of `dbs` (database index, contents; empty ones are skipped) at
-/// `pace`. The snapshot is consumed part by part, each released once written (see
-/// [`DbSnapshot::into_parts`]). Keys already expired at the time of the snapshot are
-/// written too, as Redis does; the loader decides.
+/// `pace`, with what `saved` says of each key's access. The snapshot is consumed part by
+/// part, each released once written (see [`DbSnapshot::into_parts`]). Keys already expired
+/// at the time of the snapshot are written too, as Redis does; the loader decides.
 pub fn write_snapshot<W: Write>(
     out: W,
     aux: &AuxInfo,
     dbs: impl IntoIterator<Item = (usize, DbSnapshot)>,
+    saved: SavedAccess,
     pace: Pace,
 ) -> io::Result<W> {
     let mut w = RdbWriter::new(out, aux)?;
@@ -327,9 +342,10 @@ pub fn write_snapshot<W: Write>(
             continue;
         }
         w.select_db(index, db.len(), db.expires_len())?;
+        let recorded = db.access_recorder(saved);
         for part in db.into_parts() {
-            for (key, entry) in part.iter() {
-                w.key(key, &entry.value, entry.expire_at())?;
+            for (key, entry, stamp) in part.iter() {
+                w.key(key, &entry.value, entry.expire_at(), recorded(stamp))?;
                 if !pace.key_delay.is_zero() {
                     std::thread::sleep(pace.key_delay);
                 }

@@ -6,7 +6,10 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
-use crate::keyspace::{Db, FieldMap, MemberSet, SortedSet, Value, ValueRef};
+use crate::keyspace::{
+    AccessTracking, Db, FieldMap, MemberSet, RecordedAccess, SavedAccess, SortedSet, Value,
+    ValueRef,
+};
 
 const GOLDEN: &[u8] = include_bytes!("testdata/redis-7.0.15.rdb");
 
@@ -138,7 +141,8 @@ fn snapshot_bytes(dbs: &[DbKeys]) -> Vec<u8> {
         let expires = keys.iter().filter(|k| k.2.is_some()).count();
         w.select_db(*index, keys.len(), expires).unwrap();
         for (k, v, exp) in keys {
-            w.key(k.as_bytes(), v, *exp).unwrap();
+            w.key(k.as_bytes(), v, *exp, RecordedAccess::default())
+                .unwrap();
         }
     }
     w.finish().unwrap()
@@ -254,6 +258,10 @@ fn golden_file_rewritten_is_redis_checkable() {
             dbs[k.db as usize].insert(&k.key, k.value, exp);
         }
     }
+    // Written as under an LRU policy, with IDLE records: created at second 0, read at 100.
+    for db in dbs.iter_mut() {
+        db.clock_secs = 100;
+    }
     let snaps: Vec<_> = dbs.iter().map(|d| d.snapshot()).collect();
     let aux = AuxInfo {
         ctime: 1_700_000_000,
@@ -265,11 +273,22 @@ fn golden_file_rewritten_is_redis_checkable() {
         Vec::new(),
         &aux,
         snaps.into_iter().enumerate(),
+        SavedAccess::IdleTime,
         crate::rdb::Pace::default(),
     )
     .unwrap();
+    let ours_events = read_all(&ours).unwrap();
+    for e in &ours_events {
+        if let Event::Key(k) = e {
+            let idle = RecordedAccess {
+                idle_secs: Some(100),
+                freq: None,
+            };
+            assert_eq!(k.access, idle, "{:?}", k.key);
+        }
+    }
     let mut a = keys_of(&read_all(GOLDEN).unwrap());
-    let mut b = keys_of(&read_all(&ours).unwrap());
+    let mut b = keys_of(&ours_events);
     a.sort_by(|x, y| x.1.cmp(&y.1));
     b.sort_by(|x, y| x.1.cmp(&y.1));
     assert_eq!(a, b);
@@ -406,7 +425,7 @@ fn legacy_encodings_load() {
     assert_eq!(keys[0].2, Canon::List(bytes(&["a", "7"])));
     assert_eq!(keys[0].3, Some(2_000_000_000_000));
     match &events.iter().find(|e| matches!(e, Event::Key(_))) {
-        Some(Event::Key(k)) => assert_eq!((k.idle_secs, k.freq), (Some(10), Some(5))),
+        Some(Event::Key(k)) => assert_eq!((k.access.idle_secs, k.access.freq), (Some(10), Some(5))),
         _ => unreachable!(),
     }
     assert_eq!(
@@ -592,4 +611,100 @@ proptest! {
             prop_assert_eq!(lzf::decompress(&c, data.len()).unwrap(), data);
         }
     }
+}
+
+/// Writes `db` as the only database with `saved` access records, and reads it back.
+fn written_with(db: &Db, saved: SavedAccess) -> Vec<Event> {
+    let aux = AuxInfo {
+        ctime: 0,
+        used_mem: 0,
+        repl: None,
+        aof_base: false,
+    };
+    let bytes = write_snapshot(
+        Vec::new(),
+        &aux,
+        [(0, db.snapshot())],
+        saved,
+        crate::rdb::Pace::default(),
+    )
+    .unwrap();
+    read_all(&bytes).unwrap()
+}
+
+/// The access record of `key` among `events`.
+fn access_of(events: &[Event], key: &[u8]) -> RecordedAccess {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Key(k) if &k.key[..] == key => Some(k.access),
+            _ => None,
+        })
+        .expect("key written")
+}
+
+#[test]
+fn snapshots_record_what_the_policy_evicts_by() {
+    let lfu = AccessTracking::Lfu {
+        log_factor: 10,
+        decay_minutes: 1,
+    };
+    let mut db = Db::new();
+    db.access = lfu;
+    db.insert(b"new", Value::string(b"v"), 0);
+    db.insert(b"hot", Value::string(b"v"), 0);
+    db.set_access_stamp(b"hot", AccessTracking::with_frequency(0, 42));
+    // Two minutes later the counters have decayed by two (lfu-decay-time 1), as Redis
+    // writes LFUDecrAndReturn.
+    db.clock_secs = 120;
+    let events = written_with(&db, SavedAccess::Frequency);
+    let freq = |f| RecordedAccess {
+        idle_secs: None,
+        freq: Some(f),
+    };
+    assert_eq!(access_of(&events, b"hot"), freq(40));
+    assert_eq!(access_of(&events, b"new"), freq(3));
+    let events = written_with(&db, SavedAccess::Nothing);
+    assert_eq!(access_of(&events, b"hot"), RecordedAccess::default());
+
+    let mut db = Db::new();
+    db.insert(b"old", Value::string(b"v"), 0);
+    db.clock_secs = 50;
+    db.insert(b"young", Value::string(b"v"), 0);
+    db.clock_secs = 70;
+    let events = written_with(&db, SavedAccess::IdleTime);
+    let idle = |s| RecordedAccess {
+        idle_secs: Some(s),
+        freq: None,
+    };
+    assert_eq!(access_of(&events, b"old"), idle(70));
+    assert_eq!(access_of(&events, b"young"), idle(20));
+}
+
+#[test]
+fn recorded_access_is_applied_as_the_policy_reads_it() {
+    let recorded = RecordedAccess {
+        idle_secs: Some(30),
+        freq: Some(9),
+    };
+    let lru = AccessTracking::Lru;
+    let stamp = lru.restored(recorded, 1000).unwrap();
+    assert_eq!(crate::keyspace::access::idle_secs(stamp, 1000), 30);
+    // An idle time longer than the server has been up wraps the 24-bit clock and still
+    // reads back.
+    let stamp = lru.restored(recorded, 10).unwrap();
+    assert_eq!(crate::keyspace::access::idle_secs(stamp, 10), 30);
+    let lfu = AccessTracking::Lfu {
+        log_factor: 10,
+        decay_minutes: 1,
+    };
+    let stamp = lfu.restored(recorded, 1000).unwrap();
+    assert_eq!(lfu.frequency(stamp, 1000), 9);
+    // What the tracking does not use was not recorded: the key counts as created.
+    let only_idle = RecordedAccess {
+        idle_secs: Some(30),
+        freq: None,
+    };
+    assert_eq!(lfu.restored(only_idle, 1000), None);
+    assert_eq!(lru.restored(RecordedAccess::default(), 1000), None);
 }

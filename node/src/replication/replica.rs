@@ -427,12 +427,10 @@ async fn full_sync(
     set_link(server, generation, |m| {
         m.sync_total = total.map_or(0, |t| t as i64)
     });
-    let databases = server
-        .engine
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .dbs
-        .len();
+    let (databases, clock) = {
+        let engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+        (engine.dbs.len(), engine.loading_clock())
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let start = Instant::now();
     let decoder = std::thread::spawn(crate::memory::counted(move || {
@@ -446,6 +444,7 @@ async fn full_sync(
             ),
             databases,
             ExpiredKeys::Keep,
+            clock,
             |n| notice!("Loading RDB from MASTER: {n} keys loaded"),
         )
     }));
