@@ -106,10 +106,15 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
-/// The most [`used_memory`] seen by a call of this function (`used_memory_peak`: the cron
-/// samples it, as Redis's does, and INFO).
+/// The most [`used_memory`] seen by a call of this function (`used_memory_peak`: sampled
+/// after every command, by the cron and by INFO, as Redis samples it).
 pub fn sample_peak() -> usize {
     let used = used_memory();
+    let peak = PEAK.load(Ordering::Relaxed);
+    if used <= peak {
+        // The common case reads and writes nothing shared.
+        return peak;
+    }
     PEAK.fetch_max(used, Ordering::Relaxed).max(used)
 }
 

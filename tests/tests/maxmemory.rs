@@ -540,3 +540,26 @@ fn access_records_cross_a_full_sync_both_ways_with_redis() {
         }
     }
 }
+
+#[test]
+fn used_memory_peak_counts_what_a_transaction_held_only_briefly() {
+    const BIG: i64 = 50_000_000;
+    for node in nodes(&[]) {
+        let mut c = node.client();
+        let before = field(&mut c, "memory", "used_memory");
+        // Inside one EXEC no periodic task can sample memory between the two commands:
+        // only sampling after each command, as Redis does, sees the 50 MB value.
+        c.cmd(&["MULTI"]);
+        c.cmd(&["SETRANGE", "big", &(BIG - 1).to_string(), "x"]);
+        c.cmd(&["DEL", "big"]);
+        let results: Vec<i64> = c.cmd(&["EXEC"]).array().iter().map(Reply::int).collect();
+        assert_eq!(results, [BIG, 1], "{:?}", node.kind);
+        let peak = field(&mut c, "memory", "used_memory_peak");
+        assert!(
+            peak >= before + BIG,
+            "{:?}: used_memory_peak {peak}, before the transaction {before}",
+            node.kind
+        );
+        assert!(field(&mut c, "memory", "used_memory") < before + BIG / 2);
+    }
+}

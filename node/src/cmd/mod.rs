@@ -760,6 +760,8 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     ctx.clock = quanta::Instant::now();
     let usec = ctx.clock.duration_since(started).as_micros() as u64;
     account(ctx, spec, args, usec, resumed, refusal);
+    // Before the next command may evict what this one added.
+    crate::memory::sample_peak();
 }
 
 /// A command refused by its own handler before doing anything, which Redis refuses
