@@ -64,9 +64,56 @@ fn string_family_matches_redis() {
         &["GETEX", "s", "PERSIST"],
         &["GETEX", "s", "EX", "100", "PX", "1"],
         &["TTL", "s"],
+        // A string changed in place is `raw` in Redis, short or numeric; a new one made
+        // by APPEND is encoded as SET would, by SETRANGE `raw`.
+        &["OBJECT", "ENCODING", "s"],
+        &["OBJECT", "ENCODING", "pad"],
+        &["APPEND", "num", "12"],
+        &["OBJECT", "ENCODING", "num"],
+        &["APPEND", "num", "3"],
+        &["OBJECT", "ENCODING", "num"],
+        &["INCR", "num"],
+        &["OBJECT", "ENCODING", "num"],
+        &["APPEND", "num", "x"],
+        &["GET", "num"],
+        &["SETRANGE", "num", "0", ""],
+        &["SETRANGE", "nothing", "5", ""],
+        &["EXISTS", "nothing"],
+        &["SETRANGE", "num", "536870911", "xx"],
+        &["SETRANGE", "num", "2", "ZZZZ"],
+        &["GET", "num"],
+        // APPEND and SETRANGE keep the key's TTL.
+        &["SET", "ttl", "a", "EX", "1000"],
+        &["APPEND", "ttl", "b"],
+        &["SETRANGE", "ttl", "5", "c"],
+        &["GET", "ttl"],
+        &["TTL", "ttl"],
+        &["LPUSH", "list", "x"],
+        &["APPEND", "list", "x"],
+        &["SETRANGE", "list", "0", "x"],
     ] {
         d.check(cmd);
     }
+}
+
+#[test]
+fn a_string_grown_by_many_appends_matches_redis() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    // Pieces of different sizes, with SETRANGE writes inside and past the end between them.
+    for i in 0..3000 {
+        let piece = format!("{i:05}-").repeat(1 + i % 37);
+        d.check(&["APPEND", "grown", &piece]);
+        if i % 500 == 0 {
+            let end = (i * 97).to_string();
+            d.check(&["SETRANGE", "grown", &end, "<patch>"]);
+        }
+    }
+    d.check(&["STRLEN", "grown"]);
+    d.check(&["GET", "grown"]);
+    d.check(&["GETRANGE", "grown", "-1000", "-1"]);
+    d.check(&["DUMP", "grown"]);
 }
 
 #[test]

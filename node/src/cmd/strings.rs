@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::args::{self, is};
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
+use crate::keyspace::value::reserve_greedy;
 use crate::keyspace::{Value, ValueKind};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -83,16 +84,16 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// Reads a copy of a string value: `Ok(None)` when absent, WRONGTYPE for other types.
 pub(super) fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Box<[u8]>>, CmdError> {
-    match ctx.read_typed(key, ValueKind::Str)? {
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
-        _ => Ok(None),
-    }
+    Ok(ctx
+        .read_typed(key, ValueKind::Str)?
+        .and_then(Value::as_str)
+        .map(Box::from))
 }
 
 fn get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     match ctx.read_for_reply(&a[1], ValueKind::Str)? {
-        (Some(Value::Str(v)), out) => out.bulk(v),
-        (_, out) => out.null(),
+        (Some(v), out) => out.bulk(v.as_str().unwrap_or_default()),
+        (None, out) => out.null(),
     }
     Ok(())
 }
@@ -335,8 +336,8 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     ctx.out.array(a.len() - 1);
     for key in &a[1..] {
         match ctx.read_for_reply(key, ValueKind::Str) {
-            Ok((Some(Value::Str(v)), out)) => out.bulk(v),
-            Ok((_, out)) => out.null(),
+            Ok((Some(v), out)) => out.bulk(v.as_str().unwrap_or_default()),
+            Ok((None, out)) => out.null(),
             Err(_) => ctx.out.null(),
         }
     }
@@ -372,8 +373,8 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
     let current = match ctx.read_typed(key, ValueKind::Str)? {
-        Some(Value::Str(v)) => args::int(v)?,
-        _ => 0,
+        Some(v) => args::int(v.as_str().unwrap_or_default())?,
+        None => 0,
     };
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
     let value = Value::string(itoa::Buffer::new().format(new).as_bytes());
@@ -423,10 +424,6 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// Largest string APPEND/SETRANGE may build (`proto-max-bulk-len`).
-fn check_size(ctx: &Ctx, len: u64) -> CmdResult {
-    check_size_within(ctx.server.limits().parse.max_bulk_len, len)
-}
-
 fn check_size_within(max: u64, len: u64) -> CmdResult {
     if len > max {
         return Err(CmdError::msg(
@@ -436,27 +433,34 @@ fn check_size_within(max: u64, len: u64) -> CmdResult {
     Ok(())
 }
 
+/// APPEND: in place, into the string's spare room (see [`Collection::Raw`]).
+///
+/// [`Collection::Raw`]: crate::keyspace::Collection::Raw
 fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let key = a[1].clone();
+    let (key, tail) = (&a[1], &a[2]);
     let max = ctx.server.limits().parse.max_bulk_len;
-    let new = match ctx.read_typed(&key, ValueKind::Str)? {
-        Some(Value::Str(old)) => {
-            check_size_within(max, (old.len() + a[2].len()) as u64)?;
-            [&old[..], &a[2][..]].concat().into_boxed_slice()
+    let len = match ctx.write_typed(key, ValueKind::Str)? {
+        Some(value) => {
+            let s = value.str_mut().expect("a string value");
+            check_size_within(max, (s.len() + tail.len()) as u64)?;
+            reserve_greedy(s, tail.len());
+            s.extend_from_slice(tail);
+            s.len()
         }
-        _ => Box::from(&a[2][..]),
+        None => {
+            ctx.db().insert(key, Value::string(tail), 0);
+            tail.len()
+        }
     };
-    let len = new.len();
-    ctx.db().set_value_keep_ttl(&key, Value::Str(new));
-    ctx.modified(&key);
+    ctx.modified(key);
     ctx.out.int(len as i64);
     Ok(())
 }
 
 fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     match ctx.read_for_reply(&a[1], ValueKind::Str)? {
-        (Some(Value::Str(v)), out) => out.int(v.len() as i64),
-        (_, out) => out.int(0),
+        (Some(v), out) => out.int(v.as_str().map_or(0, <[u8]>::len) as i64),
+        (None, out) => out.int(0),
     }
     Ok(())
 }
@@ -465,10 +469,7 @@ fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let start = args::int(&a[2])?;
     let end = args::int(&a[3])?;
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Str)?;
-    let v: &[u8] = match value {
-        Some(Value::Str(v)) => v,
-        _ => b"",
-    };
+    let v = value.and_then(Value::as_str).unwrap_or_default();
     out.bulk(substring(v, start, end));
     Ok(())
 }
@@ -503,33 +504,43 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if offset < 0 {
         return Err(CmdError::msg("ERR offset is out of range"));
     }
-    let key = a[1].clone();
-    let old = read_string(ctx, &key)?;
-    let patch = &a[3];
-    match old {
-        None if patch.is_empty() => {
-            ctx.out.int(0);
-            return Ok(());
+    let (key, patch) = (&a[1], &a[3]);
+    let end = offset as usize + patch.len();
+    let max = ctx.server.limits().parse.max_bulk_len;
+    let len = match ctx.write_typed(key, ValueKind::Str)? {
+        Some(value) if patch.is_empty() => value.as_str().map_or(0, <[u8]>::len),
+        None if patch.is_empty() => 0,
+        Some(value) => {
+            check_size_within(max, end as u64)?;
+            let s = value.str_mut().expect("a string value");
+            write_at(s, offset as usize, patch);
+            s.len()
         }
-        Some(old) if patch.is_empty() => {
-            ctx.out.int(old.len() as i64);
-            return Ok(());
+        None => {
+            check_size_within(max, end as u64)?;
+            // A new string of exactly the size needed, as Redis makes it.
+            let mut s = Vec::with_capacity(end);
+            write_at(&mut s, offset as usize, patch);
+            ctx.db().insert(key, Value::raw(s), 0);
+            end
         }
-        _ => {}
+    };
+    if !patch.is_empty() {
+        ctx.modified(key);
     }
-    let offset = offset as usize;
-    check_size(ctx, (offset + patch.len()) as u64)?;
-    let mut buf = old.unwrap_or_default().into_vec();
-    if buf.len() < offset + patch.len() {
-        buf.resize(offset + patch.len(), 0);
-    }
-    buf[offset..offset + patch.len()].copy_from_slice(patch);
-    let len = buf.len();
-    ctx.db()
-        .set_value_keep_ttl(&key, Value::Str(buf.into_boxed_slice()));
-    ctx.modified(&key);
     ctx.out.int(len as i64);
     Ok(())
+}
+
+/// Writes `bytes` at `offset` of `s`, zero-padding it first if it is shorter (SETRANGE,
+/// and the bit commands through [`reserve_greedy`]'s growth).
+pub(super) fn write_at(s: &mut Vec<u8>, offset: usize, bytes: &[u8]) {
+    let end = offset + bytes.len();
+    if s.len() < end {
+        reserve_greedy(s, end - s.len());
+        s.resize(end, 0);
+    }
+    s[offset..end].copy_from_slice(bytes);
 }
 
 /// One common run found by LCS: its range in each string and its length.

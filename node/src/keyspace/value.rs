@@ -33,13 +33,17 @@ pub enum Value {
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
 
-/// The content of a collection value.
+/// The content of a collection value, or of a string changed in place.
 #[derive(Debug, Clone)]
 pub enum Collection {
     List(VecDeque<Bytes>),
     Hash(FieldMap),
     Set(MemberSet),
     ZSet(SortedSet),
+    /// A string that APPEND, SETRANGE or a bit command changed (Redis's `raw` encoding):
+    /// it keeps spare room as Redis's sds does, so that growing it a little at a time
+    /// costs amortised O(1) rather than a copy of the whole string per command.
+    Raw(Vec<u8>),
 }
 
 /// A borrowed view of a [`Value`], with the collection's kind visible to `match`.
@@ -128,12 +132,39 @@ impl Value {
                 Collection::Hash(h) => ValueRef::Hash(h),
                 Collection::Set(s) => ValueRef::Set(s),
                 Collection::ZSet(z) => ValueRef::ZSet(z),
+                Collection::Raw(s) => ValueRef::Str(s),
             },
         }
     }
 
+    /// The bytes of a string value; None for a collection.
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self.view() {
+            ValueRef::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A string value's bytes for changing in place (in the form that keeps spare room,
+    /// copied first if a snapshot shares them); None for a collection.
+    pub fn str_mut(&mut self) -> Option<&mut Vec<u8>> {
+        if let Value::Str(s) = self {
+            let bytes = std::mem::take(s).into_vec();
+            *self = Value::raw(bytes);
+        }
+        match self.collection_mut() {
+            Some(Collection::Raw(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A string value in the form that keeps spare room (see [`Collection::Raw`]).
+    pub fn raw(bytes: Vec<u8>) -> Value {
+        Collection::Raw(bytes).into()
+    }
+
     /// The collection for writing, copied first if a snapshot or another value shares it;
-    /// None for a string.
+    /// None for a compact string.
     pub fn collection_mut(&mut self) -> Option<&mut Collection> {
         match self {
             Value::Str(_) => None,
@@ -229,6 +260,12 @@ impl Value {
     /// The encoding OBJECT ENCODING reports: what Redis 7.0 would use for this content
     /// under its default thresholds.
     pub fn encoding(&self) -> &'static str {
+        if let Value::Coll(c) = self {
+            if let Collection::Raw(_) = **c {
+                // Redis too leaves a string it changed in place `raw`, short or numeric.
+                return "raw";
+            }
+        }
         match self.view() {
             ValueRef::Str(s) => {
                 if s.len() <= 20 && parse_canonical_i64(s).is_some() {
@@ -274,6 +311,11 @@ impl Value {
     /// An estimate of the bytes this value occupies, for MEMORY USAGE and used_memory.
     pub fn approx_memory(&self) -> usize {
         const BYTES_OVERHEAD: usize = 32;
+        if let Value::Coll(c) = self {
+            if let Collection::Raw(s) = &**c {
+                return s.capacity();
+            }
+        }
         match self.view() {
             ValueRef::Str(s) => s.len(),
             ValueRef::List(l) => l.iter().map(|e| e.len() + BYTES_OVERHEAD).sum::<usize>() + 48,
@@ -297,6 +339,22 @@ impl Value {
             }
         }
     }
+}
+
+/// Makes room in `s` for `additional` more bytes as Redis's sdsMakeRoomFor does: twice
+/// the new length up to 1 MB, then 1 MB beyond it.
+pub fn reserve_greedy(s: &mut Vec<u8>, additional: usize) {
+    const MAX_PREALLOC: usize = 1024 * 1024;
+    let needed = s.len() + additional;
+    if needed <= s.capacity() {
+        return;
+    }
+    let target = if needed < MAX_PREALLOC {
+        needed * 2
+    } else {
+        needed + MAX_PREALLOC
+    };
+    s.reserve_exact(target - s.len());
 }
 
 /// Parses a string as Redis's `string2ll` does: optional `-`, no `+`, no leading zeros,
@@ -452,6 +510,34 @@ fn glob_match_depth(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_change_in_place_without_touching_a_sharer() {
+        let mut v = Value::string(b"abc");
+        v.str_mut().unwrap().extend_from_slice(b"def");
+        assert_eq!(v.as_str(), Some(&b"abcdef"[..]));
+        assert_eq!(v.kind(), ValueKind::Str);
+        assert_eq!(v.encoding(), "raw");
+        // A snapshot's clone shares the bytes; the next change copies them first.
+        let snapshot = v.clone();
+        v.str_mut().unwrap().push(b'!');
+        assert_eq!(snapshot.as_str(), Some(&b"abcdef"[..]));
+        assert_eq!(v.as_str(), Some(&b"abcdef!"[..]));
+        assert!(Value::new_list().str_mut().is_none());
+    }
+
+    #[test]
+    fn strings_grow_as_redis_sds_does() {
+        let mut s = b"x".to_vec();
+        reserve_greedy(&mut s, 9);
+        assert_eq!(s.capacity(), 20);
+        // Room already there: no change.
+        reserve_greedy(&mut s, 19);
+        assert_eq!(s.capacity(), 20);
+        let mut big = vec![0u8; 2 << 20];
+        reserve_greedy(&mut big, 1);
+        assert_eq!(big.capacity(), (2 << 20) + 1 + (1 << 20));
+    }
 
     #[test]
     fn glob() {
