@@ -103,3 +103,50 @@ fn string_sets_match_redis_as_multisets() {
     assert!(["x", "y", "z", "w"].contains(&t.text().as_str()));
     d.check(&["EXISTS", "a"]);
 }
+
+#[test]
+fn random_picks_from_a_large_set_are_members_distinct_where_asked_and_popped() {
+    use std::collections::HashSet;
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    let members: Vec<String> = (0..5000).map(|i| format!("member:{i}")).collect();
+    let mut sadd = vec!["SADD", "big"];
+    sadd.extend(members.iter().map(String::as_str));
+    d.check(&sadd);
+    let mut left: HashSet<String> = members.iter().cloned().collect();
+    let all_members = |picked: &[String], left: &HashSet<String>| {
+        assert!(picked.iter().all(|m| left.contains(m)), "{picked:?}");
+    };
+    // Small counts pick one at a time, large ones walk the set: both distinct.
+    for count in ["10", "1000", "4000"] {
+        let (t, r) = d.both(&["SRANDMEMBER", "big", count]);
+        let picked = t.strings();
+        assert_eq!(picked.len(), r.array().len(), "SRANDMEMBER {count}");
+        assert_eq!(picked.iter().collect::<HashSet<_>>().len(), picked.len());
+        all_members(&picked, &left);
+    }
+    let (t, _) = d.both(&["SRANDMEMBER", "big", "-20000"]);
+    let picked = t.strings();
+    assert_eq!(picked.len(), 20000);
+    all_members(&picked, &left);
+    // Every member can come up: 20000 picks from 5000 miss one with odds around 5000 *
+    // e^-4, so require most of them rather than all.
+    assert!(picked.iter().collect::<HashSet<_>>().len() > 4500);
+    for count in ["100", "3000"] {
+        let (t, _) = d.both(&["SPOP", "big", count]);
+        let popped = t.strings();
+        assert_eq!(popped.iter().collect::<HashSet<_>>().len(), popped.len());
+        all_members(&popped, &left);
+        for m in &popped {
+            left.remove(m);
+        }
+        assert_eq!(d.t.cmd(&["SCARD", "big"]).int(), left.len() as i64);
+    }
+    // Pop the rest one by one: the table shrinks as it empties and picks still find members.
+    while !left.is_empty() {
+        let popped = d.t.cmd(&["SPOP", "big"]).text();
+        assert!(left.remove(&popped), "{popped} popped twice or never added");
+    }
+    assert_eq!(d.t.cmd(&["EXISTS", "big"]).int(), 0);
+}

@@ -239,3 +239,43 @@ fn bzpopmin_is_served_by_zadd_and_times_out() {
     );
     assert_reply(&mut waiter, &["EXEC"], "*1\r\n*-1\r\n");
 }
+
+#[test]
+fn random_members_of_a_large_sorted_set_come_with_their_scores() {
+    use std::collections::HashSet;
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    let mut zadd = vec!["ZADD".to_string(), "z".to_string()];
+    for i in 0..3000 {
+        zadd.extend([i.to_string(), format!("m{i}")]);
+    }
+    let zadd: Vec<&str> = zadd.iter().map(String::as_str).collect();
+    d.check(&zadd);
+    // Each pick is a member with its own score (member mN has score N).
+    let pairs = |reply: &tandem_tests::Reply| -> Vec<(String, String)> {
+        reply
+            .strings()
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect()
+    };
+    for count in ["5", "900", "2500", "-5000"] {
+        let (t, r) = d.both(&["ZRANDMEMBER", "z", count, "WITHSCORES"]);
+        let picked = pairs(&t);
+        assert_eq!(picked.len(), pairs(&r).len(), "ZRANDMEMBER {count}");
+        assert!(
+            picked.iter().all(|(m, s)| *m == format!("m{s}")),
+            "{picked:?}"
+        );
+        if !count.starts_with('-') {
+            assert_eq!(picked.iter().collect::<HashSet<_>>().len(), picked.len());
+        }
+    }
+    // All of it, in the order Redis walks a large set (and a small one, below).
+    d.check(&["ZRANDMEMBER", "z", "3000"]);
+    d.check(&["ZADD", "small", "2", "b", "1", "a", "3", "c"]);
+    d.check(&["ZRANDMEMBER", "small", "5", "WITHSCORES"]);
+    let one = d.t.cmd(&["ZRANDMEMBER", "z"]).text();
+    assert!(one.starts_with('m'), "{one}");
+}

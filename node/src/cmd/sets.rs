@@ -112,7 +112,10 @@ fn srem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let set = members_of(value);
-    let removed = a[2..].iter().filter(|m| set.remove(&m[..])).count();
+    let removed = a[2..]
+        .iter()
+        .filter(|m| set.remove(&m[..]).is_some())
+        .count();
     if removed > 0 {
         ctx.remove_if_empty(&a[1]);
         ctx.modified(&a[1]);
@@ -154,18 +157,7 @@ fn scard(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 /// Picks up to `n` distinct random members.
 fn random_members(set: &MemberSet, n: usize) -> Vec<Bytes> {
-    let picks = rand::seq::index::sample(&mut rand::thread_rng(), set.len(), n.min(set.len()));
-    let mut picks = picks.into_vec();
-    picks.sort_unstable();
-    let mut out = Vec::with_capacity(picks.len());
-    let mut next = picks.into_iter().peekable();
-    for (i, m) in set.iter().enumerate() {
-        if next.peek() == Some(&i) {
-            out.push(m.clone());
-            next.next();
-        }
-    }
-    out
+    set.random_distinct(n).into_iter().cloned().collect()
 }
 
 fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -184,7 +176,7 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let set = members_of(value);
     let size = set.len();
     let Some(count) = count else {
-        let member = random_members(set, 1).remove(0);
+        let member = set.random().expect("sets are never empty").clone();
         set.remove(&member);
         ctx.remove_if_empty(&key);
         ctx.modified(&key);
@@ -236,7 +228,7 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let Some(count) = count else {
-        out.bulk(&random_members(set, 1)[0]);
+        out.bulk(set.random().expect("sets are never empty"));
         return Ok(());
     };
     if count == 0 {
@@ -246,7 +238,7 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         let n = count.unsigned_abs() as usize;
         out.array(n);
         for _ in 0..n {
-            out.bulk(&random_members(set, 1)[0]);
+            out.bulk(set.random().expect("sets are never empty"));
         }
     } else if count as usize >= set.len() {
         let ordered = reply_order(set.iter());

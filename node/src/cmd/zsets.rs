@@ -974,21 +974,19 @@ fn zrandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Ok(());
     };
-    let members: Vec<(&Bytes, f64)> = z.iter().collect();
+    let random = || z.random().expect("sorted sets are never empty");
     let Some(count) = count else {
-        out.bulk(members[rand::random::<usize>() % members.len()].0);
+        out.bulk(random().0);
         return Ok(());
     };
-    let picks: Vec<usize> = if count < 0 {
-        (0..count.unsigned_abs())
-            .map(|_| rand::random::<usize>() % members.len())
-            .collect()
-    } else if count as usize >= members.len() {
-        (0..members.len()).collect()
+    let items: Vec<(&Bytes, f64)> = if count < 0 {
+        (0..count.unsigned_abs()).map(|_| random()).collect()
+    } else if count as usize >= z.len() {
+        // The whole set, in the order Redis walks it: from the highest score.
+        z.iter().rev().collect()
     } else {
-        rand::seq::index::sample(&mut rand::thread_rng(), members.len(), count as usize).into_vec()
+        z.random_distinct(count as usize)
     };
-    let items: Vec<(&Bytes, f64)> = picks.into_iter().map(|i| members[i]).collect();
     reply_scored(out, &items, with_scores, true);
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 pub mod access;
 mod db;
+mod keyed_table;
 mod segment;
 pub mod value;
 mod zset;

@@ -11,7 +11,7 @@ use super::zset::SortedSet;
 /// is small (listpack-encoded); removals keep the order while it is small (see
 /// [`remove_field`]).
 pub type FieldMap = indexmap::IndexMap<Bytes, Bytes, foldhash::fast::RandomState>;
-pub type MemberSet = hashbrown::HashSet<Bytes, foldhash::fast::RandomState>;
+pub use super::keyed_table::MemberSet;
 
 /// A value. Collections are shared on clone and copied on first write while shared.
 ///

@@ -10,6 +10,8 @@ use std::ops::Bound;
 
 use bytes::Bytes;
 
+use super::keyed_table::KeyedTable;
+
 /// A score with the total order Redis uses (scores are never NaN).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Score(pub f64);
@@ -35,7 +37,7 @@ pub fn is_negative_zero(score: f64) -> bool {
 
 #[derive(Debug, Clone, Default)]
 pub struct SortedSet {
-    scores: hashbrown::HashMap<Bytes, f64, foldhash::fast::RandomState>,
+    scores: KeyedTable<(Bytes, f64)>,
     order: BTreeSet<(Score, Bytes)>,
 }
 
@@ -49,13 +51,13 @@ impl SortedSet {
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        self.scores.get(member).map(|(_, s)| *s)
     }
 
     /// Sets `member`'s score; returns true when the member is new.
     pub fn insert(&mut self, member: Bytes, score: f64) -> bool {
         match self.scores.get_mut(&member) {
-            Some(old) => {
+            Some((_, old)) => {
                 if *old != score {
                     self.order.remove(&(Score(*old), member.clone()));
                     *old = score;
@@ -64,7 +66,7 @@ impl SortedSet {
                 false
             }
             None => {
-                self.scores.insert(member.clone(), score);
+                self.scores.insert((member.clone(), score));
                 self.order.insert((Score(score), member));
                 true
             }
@@ -75,10 +77,13 @@ impl SortedSet {
     /// `adding` (a member about to be inserted) counted in.
     pub fn is_compact(&self, adding: Option<&[u8]>) -> bool {
         use super::value::{LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE};
-        let new = adding.filter(|m| !self.scores.contains_key(*m));
+        let new = adding.filter(|m| !self.scores.contains(m));
         self.len() + usize::from(new.is_some()) <= LISTPACK_MAX_ENTRIES
             && adding.is_none_or(|m| m.len() <= LISTPACK_MAX_VALUE)
-            && self.scores.keys().all(|m| m.len() <= LISTPACK_MAX_VALUE)
+            && self
+                .scores
+                .iter()
+                .all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE)
     }
 
     /// Turns -0 scores into 0 when the set is listpack-encoded: Redis stores an integral
@@ -100,7 +105,7 @@ impl SortedSet {
     }
 
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.scores.remove_entry(member) {
+        match self.scores.remove(member) {
             Some((m, s)) => {
                 self.order.remove(&(Score(s), m));
                 true
@@ -170,7 +175,18 @@ impl SortedSet {
     }
 
     pub fn contains(&self, member: &[u8]) -> bool {
-        self.scores.contains_key(member)
+        self.scores.contains(member)
+    }
+
+    /// A member with its score, chosen at random (see [`KeyedTable::random`]).
+    pub fn random(&self) -> Option<(&Bytes, f64)> {
+        self.scores.random().map(|(m, s)| (m, *s))
+    }
+
+    /// Up to `n` distinct members with their scores, chosen at random.
+    pub fn random_distinct(&self, n: usize) -> Vec<(&Bytes, f64)> {
+        let picked = self.scores.random_distinct(n);
+        picked.into_iter().map(|(m, s)| (m, *s)).collect()
     }
 
     /// Members by rank, `start..=end` (already clamped), ascending or from the top.

@@ -315,7 +315,7 @@ pub fn read_value<R: Read>(
         }
         types::SET => {
             let n = read_len(src)?;
-            let mut set = MemberSet::with_capacity_and_hasher(cap(n), Default::default());
+            let mut set = MemberSet::with_capacity(cap(n));
             for _ in 0..n {
                 if !set.insert(read_bytes(src)?) {
                     return Err(duplicate("set member"));
@@ -374,7 +374,7 @@ pub fn read_value<R: Read>(
         }
         types::SET_INTSET => {
             let ints = read_blob(src, "intset", intset::decode)?;
-            let mut set = MemberSet::with_capacity_and_hasher(ints.len(), Default::default());
+            let mut set = MemberSet::with_capacity(ints.len());
             set.extend(
                 ints.into_iter()
                     .map(|n| Bytes::from(int_text(n).into_boxed_slice())),
