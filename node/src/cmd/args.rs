@@ -12,6 +12,14 @@ pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
     parse_canonical_i64(arg).ok_or(CmdError::NotInteger)
 }
 
+/// Parses an argument Redis reads as a C `int` (database indexes): an integer outside its
+/// range gets Redis's getIntFromObjectOrReply error.
+pub fn int32(arg: &[u8]) -> Result<i32, CmdError> {
+    i32::try_from(int(arg)?).map_err(|_| {
+        CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 /// Parses a non-negative integer argument.
 pub fn uint(arg: &[u8]) -> Result<u64, CmdError> {
     match int(arg)? {

@@ -280,7 +280,7 @@ fn renamenx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 /// Parses a database index argument against the configured count.
 pub(super) fn parse_db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CmdError> {
-    let n = args::int(arg)?;
+    let n = args::int32(arg)?;
     if n < 0 || n as usize >= ctx.state.dbs.len() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }

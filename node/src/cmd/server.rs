@@ -380,11 +380,11 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let parse = |arg: &[u8], which: &str| {
-        args::int(arg).map_err(|_| CmdError::msg(format!("ERR invalid {which} DB index")))
+        args::int32(arg).map_err(|_| CmdError::msg(format!("ERR invalid {which} DB index")))
     };
     let x = parse(&a[1], "first")?;
     let y = parse(&a[2], "second")?;
-    let n = ctx.state.dbs.len() as i64;
+    let n = ctx.state.dbs.len() as i32;
     if x < 0 || x >= n || y < 0 || y >= n {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
@@ -659,6 +659,10 @@ fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             return Err(CmdError::Arity("memory|usage".into()));
         }
         if a.len() == 5 && !is(&a[3], "SAMPLES") || a.len() == 4 || a.len() > 5 {
+            return Err(CmdError::Syntax);
+        }
+        // The count is checked as Redis checks it (tandem's estimate samples nothing).
+        if a.len() == 5 && args::int(&a[4])? < 0 {
             return Err(CmdError::Syntax);
         }
         let now = ctx.now;
