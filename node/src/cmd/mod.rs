@@ -5,6 +5,7 @@
 //! state under its lock, the client, and the reply writer), and writes its reply.
 
 pub mod args;
+mod bits;
 mod connection;
 pub mod docs;
 mod dump;
@@ -367,6 +368,7 @@ impl CommandTable {
             generic::COMMANDS,
             dump::COMMANDS,
             strings::COMMANDS,
+            bits::COMMANDS,
             lists::COMMANDS,
             hashes::COMMANDS,
             sets::COMMANDS,
