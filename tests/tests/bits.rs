@@ -230,7 +230,7 @@ fn bit_commands_match_redis() {
 
 #[test]
 fn bit_writes_reach_a_replica() {
-    let master = Node::tandem(&[]);
+    let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
     let port = master.port.to_string();
     let replica =
         Node::start(NodeKind::Tandem, &["--replicaof", "127.0.0.1", &port]).expect("tandem");

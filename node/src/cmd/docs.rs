@@ -58,6 +58,8 @@ pub static DOCS: &[CommandDoc] = &[
     doc("expire", "1.0.0", "key seconds [NX|XX|GT|LT]", "Sets the expiration time of a key in seconds."),
     doc("expireat", "1.2.0", "key unix-time-seconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix timestamp."),
     doc("expiretime", "7.0.0", "key", "Returns the expiration time of a key as a Unix timestamp."),
+    doc("sort", "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
+    doc("sort_ro", "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Returns the sorted elements of a list, a set, or a sorted set."),
     doc("keys", "1.0.0", "pattern", "Returns all key names that match a pattern."),
     doc("move", "1.0.0", "key db", "Moves a key to another database."),
     doc("object", "2.2.3", "", "A container for object introspection commands."),

@@ -18,6 +18,7 @@ mod pubsub;
 mod replication;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod transactions;
 mod zsets;
@@ -367,6 +368,7 @@ impl CommandTable {
             connection::COMMANDS,
             generic::COMMANDS,
             dump::COMMANDS,
+            sort::COMMANDS,
             strings::COMMANDS,
             bits::COMMANDS,
             lists::COMMANDS,
