@@ -38,6 +38,26 @@ impl Node {
         Node::start(NodeKind::Redis, extra)
     }
 
+    /// Starts a tandem replica of `master` (with `extra` arguments) and waits until its
+    /// link is up, so that what the master does next reaches it as the command stream.
+    pub fn linked_replica_of(master: &Node, extra: &[&str]) -> Node {
+        let port = master.port.to_string();
+        let mut args = vec!["--replicaof", "127.0.0.1", &port];
+        args.extend_from_slice(extra);
+        let replica = Node::tandem(&args);
+        let mut c = replica.client();
+        wait_until(
+            Duration::from_secs(20),
+            "the replica's link to its master",
+            || {
+                c.cmd(&["INFO", "replication"])
+                    .info_field("master_link_status")
+                    .is_some_and(|s| s == "up")
+            },
+        );
+        replica
+    }
+
     pub fn start(kind: NodeKind, extra: &[&str]) -> Option<Node> {
         let bin = match kind {
             NodeKind::Tandem => workspace_bin("tandem"),

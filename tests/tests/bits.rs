@@ -1,8 +1,8 @@
 //! Bitmap commands (SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO),
 //! compared byte for byte with redis-server 7.0, and their writes reaching a replica.
 
-use tandem_tests::dataset::{eventually, wait_same};
-use tandem_tests::{Differential, Node, NodeKind};
+use tandem_tests::dataset::wait_same;
+use tandem_tests::{Differential, Node};
 
 #[test]
 fn bit_commands_match_redis() {
@@ -231,16 +231,9 @@ fn bit_commands_match_redis() {
 #[test]
 fn bit_writes_reach_a_replica() {
     let master = Node::tandem(&["--repl-diskless-sync-delay", "0"]);
-    let port = master.port.to_string();
-    let replica =
-        Node::start(NodeKind::Tandem, &["--replicaof", "127.0.0.1", &port]).expect("tandem");
-    let (mut m, mut r) = (master.client(), replica.client());
     // Linked first, so the writes travel as the command stream, not in a full sync.
-    eventually("the replica syncs", || {
-        r.cmd(&["INFO", "replication"])
-            .info_field("master_link_status")
-            .is_some_and(|s| s == "up")
-    });
+    let replica = Node::linked_replica_of(&master, &[]);
+    let (mut m, mut r) = (master.client(), replica.client());
     for args in [
         &["SETBIT", "bits", "1000", "1"][..],
         &["SETBIT", "bits", "3", "1"],
