@@ -298,7 +298,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "hash-max-listpack-entries",
         "hash-max-ziplist-entries",
         U,
-        "128",
+        "512",
     ),
     aka("hash-max-listpack-value", "hash-max-ziplist-value", U, "64"),
     aka(

@@ -125,3 +125,27 @@ fn hscan_of_a_large_hash_returns_every_field_once() {
     }
     assert_eq!(seen.len(), 1000);
 }
+
+#[test]
+fn hashes_of_up_to_512_fields_keep_listpack_order_as_redis() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    // hash-max-listpack-entries is 512 in Redis 7.0: a 300-field hash is a listpack,
+    // replies in insertion order, and keeps that order when fields are deleted.
+    let mut args = vec!["HSET".to_string(), "mid".to_string()];
+    for i in 0..300 {
+        args.extend([format!("f{}", (i * 7) % 300), i.to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    d.check(&args);
+    d.check(&["OBJECT", "ENCODING", "mid"]);
+    d.check(&["HDEL", "mid", "f0", "f77", "f150"]);
+    d.check(&["HGETALL", "mid"]);
+    d.check(&["HSCAN", "mid", "0"]);
+    for i in 300..513 {
+        d.check(&["HSET", "mid", &format!("f{i}"), "x"]);
+    }
+    d.check(&["OBJECT", "ENCODING", "mid"]);
+    d.check(&["CONFIG", "GET", "hash-max-listpack-entries"]);
+}

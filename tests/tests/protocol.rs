@@ -136,6 +136,35 @@ fn errors_and_protocol_replies_match_redis() {
         &["MEMORY", "USAGE", "k", "SAMPLES", "-1"],
         &["MEMORY", "USAGE", "k", "SAMPLES", "x"],
         &["MEMORY", "USAGE", "missing", "SAMPLES", "0"],
+        // Refused, not acted on: a bare CLIENT KILL would kill everyone, SHUTDOWN ABORT
+        // or contradictory flags must not stop the server.
+        &["CLIENT", "KILL"],
+        &["CLIENT", "KILL", "TYPE", "foo"],
+        &["CLIENT", "KILL", "TYPE", "pubsub"],
+        &["SHUTDOWN", "ABORT"],
+        &["SHUTDOWN", "ABORT", "NOW"],
+        &["SHUTDOWN", "NOSAVE", "SAVE"],
+        &["PING"],
+        &["OBJECT", "ENCODING"],
+        &["OBJECT", "ENCODING", "k", "extra"],
+        &["OBJECT", "FREQ"],
+        &["OBJECT", "NOSUCH", "k"],
+        &["COMMAND", "INFO", "nosuch"],
+        &["HSET", "h", "f", "1.5"],
+        &["HINCRBYFLOAT", "h", "f", "inf"],
+        &["HINCRBYFLOAT", "h", "f", "-Infinity"],
+        &["HINCRBYFLOAT", "h", "f", "x"],
+        &["HSET", "h", "g", "inf"],
+        &["HINCRBYFLOAT", "h", "g", "1"],
+        &["HSET", "h", "s", "abc"],
+        &["HINCRBYFLOAT", "h", "s", "1"],
+        &["INCRBYFLOAT", "fl", "inf"],
+        &["SET", "fl", "-inf"],
+        &["INCRBYFLOAT", "fl", "1"],
+        &["HRANDFIELD", "h", "-9223372036854775808"],
+        &["HRANDFIELD", "h", "-9223372036854775807", "WITHVALUES"],
+        &["CONFIG", "GET", "hash-max-listpack-entries"],
+        &["CONFIG", "GET", "zset-max-listpack-entries"],
         &["FLUSHALL"],
         &["DBSIZE"],
     ] {
@@ -210,4 +239,14 @@ fn large_values_and_long_argument_lists_arrive_in_pieces() {
     assert_reply(&mut c, &mset, "+OK\r\n");
     assert_reply(&mut c, &["DBSIZE"], ":50001\r\n");
     assert_reply(&mut c, &["GET", "k49999"], "$6\r\nv49999\r\n");
+}
+
+#[test]
+fn command_info_without_names_describes_every_command() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    let count = c.cmd(&["COMMAND", "COUNT"]).int();
+    let all = c.cmd(&["COMMAND", "INFO"]);
+    assert_eq!(all.array().len() as i64, count);
+    assert_eq!(c.cmd(&["COMMAND"]).array().len() as i64, count);
 }

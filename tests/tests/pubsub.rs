@@ -100,4 +100,8 @@ fn pubsub_introspection_matches_redis() {
     d.check(&["UNSUBSCRIBE"]);
     d.check(&["PUNSUBSCRIBE"]);
     d.check(&["PUBSUB", "FOO"]);
+    // RESP3 too: NUMSUB is a flat array of channel, count pairs in Redis 7.0, not a map.
+    d.both(&["HELLO", "3"]);
+    d.check(&["PUBSUB", "NUMSUB", "a", "b"]);
+    d.check(&["PUBSUB", "NUMSUB"]);
 }

@@ -380,6 +380,10 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    // Without a filter it would kill everyone: Redis refuses it (arity -3).
+    if a.len() < 3 {
+        return Err(CmdError::Arity("client|kill".into()));
+    }
     let clients = ctx.server.clients.all();
     if a.len() == 3 {
         // Old form: CLIENT KILL addr:port
@@ -414,7 +418,11 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         } else if is(&pair[0], "LADDR") {
             laddr = Some(v);
         } else if is(&pair[0], "TYPE") {
-            kind = Some(v.to_ascii_lowercase());
+            let name = v.to_ascii_lowercase();
+            if !["normal", "slave", "replica", "pubsub", "master"].contains(&name.as_str()) {
+                return Err(CmdError::msg(format!("ERR Unknown client type '{v}'")));
+            }
+            kind = Some(name);
         } else if is(&pair[0], "USER") {
             if v != "default" {
                 return Err(CmdError::msg(format!("ERR No such user '{v}'")));

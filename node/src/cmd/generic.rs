@@ -536,9 +536,13 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         super::reply_help(ctx, &lines);
         return Ok(());
     }
-    if a.len() != 3 {
+    let Some(name) = ["encoding", "refcount", "idletime", "freq"]
+        .into_iter()
+        .find(|n| is(sub, n))
+    else {
         return Err(super::unknown_subcommand("object", sub));
-    }
+    };
+    super::subcommand_arity(&format!("object|{name}"), 3, a.len())?;
     let policy_lfu = ctx.server.config().get("maxmemory-policy").contains("lfu");
     let Some(entry) = ctx.state.dbs[ctx.client.db]
         .peek(&a[2])

@@ -265,11 +265,15 @@ fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     // Check the increment before touching the hash, as Redis does.
+    if super::long_double::is_infinity(&a[3]) {
+        return Err(CmdError::msg("ERR value is NaN or Infinity"));
+    }
     super::long_double::incr_by_float(None, &a[3])?;
     let new = update_field(ctx, a, |old| {
         if let Some(v) = old {
-            super::long_double::incr_by_float(Some(v), b"0")
-                .map_err(|_| CmdError::msg("ERR hash value is not a float"))?;
+            if let Err(CmdError::NotFloat) = super::long_double::incr_by_float(Some(v), b"0") {
+                return Err(CmdError::msg("ERR hash value is not a float"));
+            }
         }
         super::long_double::incr_by_float(old.map(|v| &v[..]), &a[3]).map(Bytes::from)
     })?;
@@ -289,6 +293,9 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         Some(c) => Some(args::int(c)?),
         None => None,
     };
+    if count == Some(i64::MIN) {
+        return Err(CmdError::msg("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
+    }
     let with_values = match a.get(3) {
         Some(opt) if a.len() == 4 && is(opt, "WITHVALUES") => true,
         Some(_) => return Err(CmdError::Syntax),

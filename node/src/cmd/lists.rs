@@ -619,6 +619,15 @@ fn blocking_move(
     Ok(moved)
 }
 
+/// BLMOVE / BRPOPLPUSH's reply: the element; after a timeout a null array (what Redis 7.0
+/// replies to any timed-out blocked client); inside MULTI a null bulk, as LMOVE's.
+fn reply_blocking_move(ctx: &mut Ctx, moved: Option<Bytes>) {
+    match moved {
+        None if ctx.timed_out => ctx.out.null_array(),
+        moved => reply_moved(ctx, moved),
+    }
+}
+
 fn brpoplpush(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let moved = blocking_move(ctx, &a[1], &a[2], End::Right, End::Left, &a[3])?;
     if moved.is_some() {
@@ -629,7 +638,7 @@ fn brpoplpush(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ]);
     }
     if moved.is_some() || ctx.block.is_none() {
-        reply_moved(ctx, moved);
+        reply_blocking_move(ctx, moved);
     }
     Ok(())
 }
@@ -648,7 +657,7 @@ fn blmove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ]);
     }
     if moved.is_some() || ctx.block.is_none() {
-        reply_moved(ctx, moved);
+        reply_blocking_move(ctx, moved);
     }
     Ok(())
 }

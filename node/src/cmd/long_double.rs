@@ -155,14 +155,34 @@ fn q_is_neg(n: &BigInt) -> bool {
 /// INCRBYFLOAT's result text for a stored value (None = absent) and an increment, with
 /// Redis's errors: either operand not a float, or a result that is not finite.
 pub fn incr_by_float(current: Option<&[u8]>, delta: &[u8]) -> Result<String, super::CmdError> {
-    let b = LongDouble::parse(delta).ok_or(super::CmdError::NotFloat)?;
+    let not_finite = || super::CmdError::msg("ERR increment would produce NaN or Infinity");
+    // strtold reads an infinity, which makes the sum infinite: Redis's error for that.
+    let parse = |text: &[u8]| match LongDouble::parse(text) {
+        Some(v) => Ok(Some(v)),
+        None if is_infinity(text) => Ok(None),
+        None => Err(super::CmdError::NotFloat),
+    };
     let a = match current {
-        Some(c) => LongDouble::parse(c).ok_or(super::CmdError::NotFloat)?,
-        None => LongDouble::parse(b"0").expect("zero parses"),
+        Some(c) => parse(c)?,
+        None => LongDouble::parse(b"0"),
+    };
+    let b = parse(delta)?;
+    let (Some(a), Some(b)) = (a, b) else {
+        return Err(not_finite());
     };
     a.add(&b)
         .map(|sum| sum.to_human_string())
-        .ok_or_else(|| super::CmdError::msg("ERR increment would produce NaN or Infinity"))
+        .ok_or_else(not_finite)
+}
+
+/// Whether `text` is an infinity as strtold reads one: `inf` or `infinity`, any case,
+/// optionally signed.
+pub fn is_infinity(text: &[u8]) -> bool {
+    let unsigned = text
+        .strip_prefix(b"-")
+        .or(text.strip_prefix(b"+"))
+        .unwrap_or(text);
+    unsigned.eq_ignore_ascii_case(b"inf") || unsigned.eq_ignore_ascii_case(b"infinity")
 }
 
 #[cfg(test)]

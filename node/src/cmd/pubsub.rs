@@ -192,7 +192,8 @@ fn pubsub(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.out.bulk(c);
         }
     } else if is(sub, "NUMSUB") || is(sub, "SHARDNUMSUB") {
-        ctx.out.map(a.len() - 2);
+        // A flat array of channel, count pairs, in RESP3 too, as Redis 7.0 replies.
+        ctx.out.array((a.len() - 2) * 2);
         for ch in &a[2..] {
             ctx.out.bulk(ch);
             let n = if is(sub, "NUMSUB") {

@@ -222,7 +222,8 @@ fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
 
 fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let table = &ctx.server.commands;
-    if a.len() == 1 {
+    // COMMAND, and COMMAND INFO without names: every command.
+    if a.len() == 1 || (a.len() == 2 && is(&a[1], "INFO")) {
         let all: Vec<_> = table.iter().collect();
         ctx.out.array(all.len());
         for (name, spec) in all {
@@ -238,7 +239,7 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         for name in &a[2..] {
             match table.lookup(name) {
                 Some(spec) => command_entry(ctx, &name.to_ascii_lowercase(), spec),
-                None => ctx.out.null_array(),
+                None => ctx.out.null(),
             }
         }
     } else if is(sub, "DOCS") {
@@ -398,20 +399,32 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let (mut save, mut force) = (None, false);
+    let (mut save, mut nosave, mut force, mut now, mut abort) = (false, false, false, false, false);
     for opt in &a[1..] {
         if is(opt, "NOSAVE") {
-            save = Some(false);
+            nosave = true;
         } else if is(opt, "SAVE") {
-            save = Some(true);
+            save = true;
         } else if is(opt, "FORCE") {
             force = true;
-        } else if is(opt, "NOW") || is(opt, "ABORT") {
-            // Accepted; tandem has no shutdown wait to skip or abort.
+        } else if is(opt, "NOW") {
+            // Accepted: tandem does not wait for lagging replicas, so there is nothing
+            // to skip.
+            now = true;
+        } else if is(opt, "ABORT") {
+            abort = true;
         } else {
             return Err(CmdError::Syntax);
         }
     }
+    if (save && nosave) || (abort && (save || nosave || force || now)) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // A tandem shutdown never waits for replicas, so none is ever pending.
+        return Err(CmdError::msg("ERR No shutdown in progress."));
+    }
+    let save = (save || nosave).then_some(save);
     // Subscribed before the request, so an abandoned shutdown cannot be missed. Redis
     // closes the connection without a reply when the shutdown goes ahead.
     ctx.client.shutdown_wait = Some(ctx.server.shutdown.abandoned.subscribe());

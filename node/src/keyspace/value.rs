@@ -100,15 +100,17 @@ impl ValueKind {
 /// enough for Redis to keep it as a listpack (O(n), like Redis's listpack delete), and
 /// swapping in the last field otherwise (O(1); Redis's hashtable order is unspecified).
 pub fn remove_field(map: &mut FieldMap, field: &[u8]) -> Option<Bytes> {
-    if map.len() <= LISTPACK_MAX_ENTRIES + 1 {
+    if map.len() <= HASH_LISTPACK_MAX_ENTRIES + 1 {
         map.shift_remove(field)
     } else {
         map.swap_remove(field)
     }
 }
 
-/// Sizes up to which Redis 7.0 keeps the compact encodings (its config defaults).
-pub const LISTPACK_MAX_ENTRIES: usize = 128;
+/// Sizes up to which Redis 7.0 keeps the compact encodings (its config defaults:
+/// hash-max-listpack-entries 512, zset-max-listpack-entries 128, *-max-listpack-value 64).
+pub const HASH_LISTPACK_MAX_ENTRIES: usize = 512;
+pub const ZSET_LISTPACK_MAX_ENTRIES: usize = 128;
 pub const LISTPACK_MAX_VALUE: usize = 64;
 pub const INTSET_MAX_ENTRIES: usize = 512;
 
@@ -279,7 +281,7 @@ impl Value {
             // Redis 7.0 keeps every list as a quicklist (listpack lists came in 7.2).
             ValueRef::List(_) => "quicklist",
             ValueRef::Hash(h) => {
-                if h.len() <= LISTPACK_MAX_ENTRIES
+                if h.len() <= HASH_LISTPACK_MAX_ENTRIES
                     && h.iter().all(|(k, v)| {
                         k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE
                     })

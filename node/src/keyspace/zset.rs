@@ -76,9 +76,9 @@ impl SortedSet {
     /// Whether Redis 7.0 would keep this set listpack-encoded (its size limits), with
     /// `adding` (a member about to be inserted) counted in.
     pub fn is_compact(&self, adding: Option<&[u8]>) -> bool {
-        use super::value::{LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE};
+        use super::value::{LISTPACK_MAX_VALUE, ZSET_LISTPACK_MAX_ENTRIES};
         let new = adding.filter(|m| !self.scores.contains(m));
-        self.len() + usize::from(new.is_some()) <= LISTPACK_MAX_ENTRIES
+        self.len() + usize::from(new.is_some()) <= ZSET_LISTPACK_MAX_ENTRIES
             && adding.is_none_or(|m| m.len() <= LISTPACK_MAX_VALUE)
             && self
                 .scores
