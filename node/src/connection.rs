@@ -92,6 +92,7 @@ pub async fn serve<S>(
         rx,
         limits: (server.limits_version(), server.limits()),
         parser: RequestParser::new(server.limits().parse),
+        parse_more: false,
     };
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
@@ -168,6 +169,8 @@ struct Connection {
     /// Cached [`Server::limits`] with the version they were read at.
     limits: (u64, ClientLimits),
     parser: RequestParser,
+    /// Requests were left in `inbuf` to be parsed after the one before them ran.
+    parse_more: bool,
 }
 
 impl Connection {
@@ -220,6 +223,9 @@ impl Connection {
                     },
                 }
             }
+            if std::mem::take(&mut self.parse_more) {
+                continue;
+            }
             if !self.wait_for_input(stream).await? {
                 return Ok(());
             }
@@ -238,11 +244,19 @@ impl Connection {
 
     /// Moves every complete request from the input buffer to `pending`.
     fn parse_input(&mut self) -> Result<(), crate::resp::ProtocolError> {
-        let limits = self.limits().parse;
+        let mut limits = self.limits().parse;
+        limits.authenticated = self.client.authenticated;
         self.parser.set_limits(limits);
         while let Some(args) = self.parser.parse(&mut self.inbuf)? {
             if !args.is_empty() {
                 self.pending.push_back(args);
+            }
+            // Until the client has authenticated, the next request is parsed only after
+            // this one ran: it may be the AUTH that lifts the unauthenticated limits (Redis
+            // too parses and runs one request at a time).
+            if !self.client.authenticated && !self.pending.is_empty() {
+                self.parse_more = !self.inbuf.is_empty();
+                break;
             }
         }
         Ok(())

@@ -27,6 +27,46 @@ fn requirepass_matches_redis() {
     }
 }
 
+#[test]
+fn unauthenticated_requests_are_kept_small_as_redis_keeps_them() {
+    let Some(d) = Differential::start(&["--requirepass", "s3cret"]) else {
+        return;
+    };
+    for node in [&d.tandem, &d.redis] {
+        // More than 10 arguments, or an argument over 16 KB, before AUTH: refused at the
+        // header, without waiting for (or buffering) the rest, and the connection closed.
+        for (header, error) in [
+            (
+                &b"*11\r\n"[..],
+                "ERR Protocol error: unauthenticated multibulk length",
+            ),
+            (
+                b"*2\r\n$3\r\nGET\r\n$16385\r\n",
+                "ERR Protocol error: unauthenticated bulk length",
+            ),
+        ] {
+            let mut c = node.client();
+            c.send_bytes(header);
+            assert_eq!(c.read(), Reply::Error(error.into()), "{:?}", node.kind);
+            assert!(c.is_closed(), "{:?}", node.kind);
+        }
+        // AUTH lifts the limits for the very next request, even when both came in one
+        // write (as redis-benchmark -a sends them).
+        let mut c = node.client();
+        let mut batch: Vec<u8> =
+            b"*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n*23\r\n$4\r\nMSET\r\n".to_vec();
+        for i in 0..11 {
+            batch.extend_from_slice(format!("$2\r\nk{}\r\n$5\r\n", i % 10).as_bytes());
+            batch.extend_from_slice(b"value\r\n");
+        }
+        batch.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$2\r\nk3\r\n");
+        c.send_bytes(&batch);
+        assert_eq!(c.read(), Reply::Simple("OK".into()), "{:?}", node.kind);
+        assert_eq!(c.read(), Reply::Simple("OK".into()), "{:?}", node.kind);
+        assert_eq!(c.read(), Reply::Bulk(b"value".to_vec()), "{:?}", node.kind);
+    }
+}
+
 fn argon2_phc(password: &str) -> String {
     pki::password::hash(password.as_bytes()).unwrap()
 }

@@ -13,6 +13,15 @@ fn sorted_set_commands_match_redis() {
     for cmd in [
         &["ZADD", "z", "1", "a", "2", "b", "3", "c"][..],
         &["ZADD", "z", "1.1", "d", "-inf", "e", "+inf", "f"],
+        // Out of a double's range: refused as a score, taken (as +inf, 0) as a bound.
+        &["ZADD", "z", "1e400", "big"],
+        &["ZADD", "z", "-1e400", "big"],
+        &["ZADD", "z", "1e-400", "tiny"],
+        &["ZADD", "z", "Infinity", "spelled"],
+        &["ZINCRBY", "z", "1e400", "a"],
+        &["ZRANGEBYSCORE", "z", "1e400", "+inf"],
+        &["ZRANGEBYSCORE", "z", "-1e400", "(1e-400"],
+        &["ZREM", "z", "spelled"],
         &["ZADD", "z", "NX", "10", "a", "5", "g"],
         &["ZADD", "z", "XX", "CH", "10", "a", "5", "h"],
         &["ZADD", "z", "GT", "CH", "1", "a", "20", "b"],

@@ -87,6 +87,22 @@ pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
 }
 
 pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let v = parse_f64_bound(arg)?;
+    // strtod's range errors, which Redis refuses here: a number too large for a double
+    // (an infinity must be spelled as one), or one so small it became 0.
+    let spelled_infinity = arg.iter().any(|c| matches!(c, b'i' | b'I'));
+    let overflow = v.is_infinite() && !spelled_infinity;
+    let underflow = v == 0.0
+        && arg
+            .iter()
+            .take_while(|c| !matches!(c, b'e' | b'E'))
+            .any(|c| (b'1'..=b'9').contains(c));
+    (!overflow && !underflow).then_some(v)
+}
+
+/// Parses a float as strtod would, out-of-range values included (as infinities or 0):
+/// how Redis reads score range bounds (ZRANGEBYSCORE & co.), which only refuse NaN.
+pub fn parse_f64_bound(arg: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(arg).ok()?;
     if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
         return None;

@@ -100,19 +100,10 @@ fn weight(bytes: &[u8]) -> Option<f64> {
     if bytes.is_empty() {
         return Some(0.0);
     }
-    let trimmed = bytes.trim_ascii_start();
-    let v = args::parse_f64(trimmed)?;
-    let spelled_infinite = trimmed
-        .iter()
-        .any(|c| c.is_ascii_alphabetic() && *c != b'e' && *c != b'E');
-    let out_of_range =
-        (v.is_infinite() && !spelled_infinite) || (v != 0.0 && v.abs() < f64::MIN_POSITIVE);
-    let underflow = v == 0.0
-        && trimmed
-            .iter()
-            .take_while(|c| !matches!(c, b'e' | b'E'))
-            .any(|c| (b'1'..=b'9').contains(c));
-    (!out_of_range && !underflow).then_some(v)
+    let v = args::parse_f64(bytes.trim_ascii_start())?;
+    // strtod flags a subnormal result as out of range too, and SORT refuses any range
+    // error (parse_f64 refuses the others).
+    (v == 0.0 || v.is_infinite() || v.abs() >= f64::MIN_POSITIVE).then_some(v)
 }
 
 /// An element with what it is sorted by.

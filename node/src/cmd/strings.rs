@@ -552,6 +552,11 @@ struct LcsMatch {
 
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]
 fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
+    // The keys first, then the options, as Redis checks them.
+    let not_strings = |_| CmdError::msg("ERR The specified keys must contain string values");
+    let x = read_string(ctx, &a[1]).map_err(not_strings)?;
+    let y = read_string(ctx, &a[2]).map_err(not_strings)?;
+    let (x, y) = (x.unwrap_or_default(), y.unwrap_or_default());
     let (mut want_len, mut want_idx, mut with_match_len, mut min_len) = (false, false, false, 0i64);
     let mut i = 3;
     while i < a.len() {
@@ -574,8 +579,6 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "ERR If you want both the length and indexes, please just use IDX.",
         ));
     }
-    let x = read_string(ctx, &a[1])?.unwrap_or_default();
-    let y = read_string(ctx, &a[2])?.unwrap_or_default();
     if (x.len() as u64).saturating_mul(y.len() as u64) > 512 * 1024 * 1024 {
         return Err(CmdError::msg(
             "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",

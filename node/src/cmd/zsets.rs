@@ -422,8 +422,8 @@ fn zcard(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// A score bound: `(1.5` is exclusive, `-inf`/`+inf` allowed.
 fn parse_score_bound(arg: &[u8]) -> Option<Bound<f64>> {
     match arg.strip_prefix(b"(") {
-        Some(rest) => args::parse_f64(rest).map(Bound::Excluded),
-        None => args::parse_f64(arg).map(Bound::Included),
+        Some(rest) => args::parse_f64_bound(rest).map(Bound::Excluded),
+        None => args::parse_f64_bound(arg).map(Bound::Included),
     }
 }
 

@@ -15,14 +15,26 @@ pub struct ParseLimits {
     pub max_multibulk_len: u64,
     /// Longest inline request line.
     pub max_inline_len: usize,
+    /// False while the client still has to authenticate: then, as in Redis, a multibulk
+    /// request may have at most [`UNAUTHENTICATED_ARGS`] arguments of at most
+    /// [`UNAUTHENTICATED_BULK`] bytes, so a stranger cannot make the server buffer much.
+    pub authenticated: bool,
 }
+
+/// Most arguments an unauthenticated client may send in one request.
+pub const UNAUTHENTICATED_ARGS: i64 = 10;
+/// Longest argument an unauthenticated client may send.
+pub const UNAUTHENTICATED_BULK: i64 = 16 * 1024;
 
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
             max_bulk_len: 512 * 1024 * 1024,
-            max_multibulk_len: 1024 * 1024,
+            // Redis 7.0 takes up to INT_MAX arguments; the query buffer limit bounds the
+            // bytes, and an announced count never sizes an allocation.
+            max_multibulk_len: i32::MAX as u64,
             max_inline_len: 64 * 1024,
+            authenticated: true,
         }
     }
 }
@@ -35,6 +47,10 @@ pub enum ProtocolError {
     InvalidMultibulkLength,
     #[error("Protocol error: invalid bulk length")]
     InvalidBulkLength,
+    #[error("Protocol error: unauthenticated multibulk length")]
+    UnauthenticatedMultibulkLength,
+    #[error("Protocol error: unauthenticated bulk length")]
+    UnauthenticatedBulkLength,
     #[error("Protocol error: expected '$', got '{0}'")]
     ExpectedBulk(char),
     #[error("Protocol error: too big inline request")]
@@ -132,6 +148,9 @@ impl RequestParser {
             if count > self.limits.max_multibulk_len as i64 {
                 return Err(ProtocolError::InvalidMultibulkLength);
             }
+            if count > UNAUTHENTICATED_ARGS && !self.limits.authenticated {
+                return Err(ProtocolError::UnauthenticatedMultibulkLength);
+            }
             if count <= 0 {
                 buf.advance(cr + 2);
                 return Ok(Some(Vec::new()));
@@ -202,6 +221,9 @@ fn scan_bulks(
         let len = parse_header_int(&buf[pos + 1..cr]).ok_or(ProtocolError::InvalidBulkLength)?;
         if len < 0 || len as u64 > limits.max_bulk_len {
             return Err(ProtocolError::InvalidBulkLength);
+        }
+        if len > UNAUTHENTICATED_BULK && !limits.authenticated {
+            return Err(ProtocolError::UnauthenticatedBulkLength);
         }
         let start = cr + 2;
         let end = start + len as usize;
