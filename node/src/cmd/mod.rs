@@ -114,7 +114,15 @@ impl CommandSpec {
     }
 
     /// The key arguments of `args`, from the key positions.
+    /// Whether the command takes key arguments at all.
+    pub fn has_keys(&self) -> bool {
+        self.first_key > 0 || movable_keys_of(self.name).is_some()
+    }
+
     pub fn keys<'a>(&self, args: &'a [Bytes]) -> Vec<&'a Bytes> {
+        if let Some(keys) = movable_keys(self.name, args) {
+            return keys;
+        }
         if self.first_key <= 0 {
             return Vec::new();
         }
@@ -129,6 +137,92 @@ impl CommandSpec {
             .filter_map(|i| args.get(i))
             .collect()
     }
+}
+
+/// Where the keys of a command whose key positions depend on its arguments are (Redis's
+/// movable keys).
+#[derive(Debug, Clone, Copy)]
+enum MovableKeys {
+    /// A count at `count_at` followed by that many keys, after a key at `dest` if any.
+    Counted {
+        count_at: usize,
+        dest: Option<usize>,
+    },
+    /// SORT's key, and the destination of its STORE option (`store`: SORT, not SORT_RO).
+    Sort { store: bool },
+    /// The key after a container command's subcommand (OBJECT ENCODING, MEMORY USAGE).
+    AfterSubcommand,
+}
+
+fn movable_keys_of(name: &str) -> Option<MovableKeys> {
+    use MovableKeys::*;
+    Some(match name {
+        "zunionstore" | "zinterstore" | "zdiffstore" => Counted {
+            count_at: 2,
+            dest: Some(1),
+        },
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            Counted {
+                count_at: 1,
+                dest: None,
+            }
+        }
+        "blmpop" | "bzmpop" => Counted {
+            count_at: 2,
+            dest: None,
+        },
+        "sort" => Sort { store: true },
+        "sort_ro" => Sort { store: false },
+        "object" | "memory" => AfterSubcommand,
+        _ => return None,
+    })
+}
+
+/// The keys of a movable-keys command in `args` (empty when a count does not fit the
+/// arguments); None for the others, whose keys first/last/step locate.
+fn movable_keys<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a Bytes>> {
+    Some(match movable_keys_of(name)? {
+        MovableKeys::Counted { count_at, dest } => {
+            let first = count_at + 1;
+            let n = args
+                .get(count_at)
+                .and_then(|c| args::int(c).ok())
+                .filter(|&n| n >= 1 && n as usize <= args.len().saturating_sub(first));
+            match n {
+                Some(n) => dest
+                    .map(|d| &args[d])
+                    .into_iter()
+                    .chain(&args[first..first + n as usize])
+                    .collect(),
+                None => Vec::new(),
+            }
+        }
+        MovableKeys::Sort { store } => {
+            let mut keys: Vec<&Bytes> = args.get(1).into_iter().collect();
+            let mut j = 2;
+            while j < args.len() {
+                let opt = &args[j];
+                if args::is(opt, "LIMIT") {
+                    j += 2;
+                } else if args::is(opt, "GET") || args::is(opt, "BY") {
+                    j += 1;
+                } else if store && args::is(opt, "STORE") && j + 1 < args.len() {
+                    keys.push(&args[j + 1]);
+                    j += 1;
+                }
+                j += 1;
+            }
+            keys
+        }
+        MovableKeys::AfterSubcommand => {
+            let names_key = args.get(1).is_some_and(|sub| {
+                ["USAGE", "ENCODING", "FREQ", "IDLETIME", "REFCOUNT"]
+                    .iter()
+                    .any(|s| args::is(sub, s))
+            });
+            args.get(2).filter(|_| names_key).into_iter().collect()
+        }
+    })
 }
 
 /// Shorthand for table entries.

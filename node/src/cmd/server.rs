@@ -257,12 +257,16 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             write_doc(ctx, spec.name, spec.group);
         }
     } else if is(sub, "GETKEYS") {
-        if a.len() < 3 {
+        // The command and at least one of its arguments (Redis's arity -4).
+        if a.len() < 4 {
             return Err(CmdError::Arity("command|getkeys".into()));
         }
         let spec = table
             .lookup(&a[2])
             .ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
+        if !spec.has_keys() {
+            return Err(CmdError::msg("ERR The command has no key arguments"));
+        }
         if !super::arity_ok(spec, a.len() - 2) {
             return Err(CmdError::msg(
                 "ERR Invalid number of arguments specified for command",
@@ -270,7 +274,7 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         let keys = spec.keys(&a[2..]);
         if keys.is_empty() {
-            return Err(CmdError::msg("ERR The command has no key arguments"));
+            return Err(CmdError::msg("ERR Invalid arguments specified for command"));
         }
         ctx.out.array(keys.len());
         for k in keys {

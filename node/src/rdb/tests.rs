@@ -102,7 +102,7 @@ fn samples() -> Vec<(Value, u8)> {
         ),
         (hash([("f".into(), long.clone())]), types::HASH),
         (
-            hash((0..200).map(|i| (format!("f{i}"), i.to_string()))),
+            hash((0..600).map(|i| (format!("f{i}"), i.to_string()))),
             types::HASH,
         ),
         (
