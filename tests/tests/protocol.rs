@@ -279,3 +279,48 @@ fn command_info_without_names_describes_every_command() {
     assert_eq!(all.array().len() as i64, count);
     assert_eq!(c.cmd(&["COMMAND"]).array().len() as i64, count);
 }
+
+#[test]
+fn command_info_acl_categories_match_redis() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    for name in [
+        "get",
+        "set",
+        "incr",
+        "append",
+        "mget",
+        "del",
+        "exists",
+        "expire",
+        "ttl",
+        "rename",
+        "lpush",
+        "lrange",
+        "blpop",
+        "blmove",
+        "hset",
+        "hgetall",
+        "sadd",
+        "smembers",
+        "spop",
+        "zadd",
+        "zrange",
+        "bzpopmin",
+        "setbit",
+        "bitcount",
+        "multi",
+        "exec",
+        "watch",
+        "publish",
+        "subscribe",
+        "ping",
+        "echo",
+        "select",
+    ] {
+        let (t, r) = d.both(&["COMMAND", "INFO", name]);
+        let categories = |reply: &Reply| reply.array()[0].array()[6].clone();
+        assert_eq!(categories(&t), categories(&r), "ACL categories of {name}");
+    }
+}

@@ -194,6 +194,45 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// Writes one COMMAND INFO entry (the Redis 7.0 ten-element form).
+/// A command's ACL categories as COMMAND INFO lists them, in Redis's order: its family's
+/// (`@keyspace` for the generic commands; server commands have none of their own) and
+/// those its flags imply (Redis's setImplicitACLCategories). Redis's few hand-given extras,
+/// such as KEYS' `@dangerous`, are not reproduced.
+fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    let family = match spec.group {
+        "generic" => Some("keyspace"),
+        "sorted-set" => Some("sortedset"),
+        "transactions" => Some("transaction"),
+        "server" => None,
+        group => Some(group),
+    };
+    let has = |flag| spec.flags & flag != 0;
+    let order = [
+        ("keyspace", false),
+        ("read", has(READONLY)),
+        ("write", has(WRITE)),
+        ("set", false),
+        ("sortedset", false),
+        ("list", false),
+        ("hash", false),
+        ("string", false),
+        ("bitmap", false),
+        ("pubsub", has(PUBSUB)),
+        ("admin", has(ADMIN)),
+        ("fast", has(FAST)),
+        ("slow", !has(FAST)),
+        ("blocking", has(BLOCKING)),
+        ("dangerous", has(ADMIN)),
+        ("connection", false),
+        ("transaction", false),
+    ];
+    order
+        .into_iter()
+        .filter(|&(name, implied)| implied || family == Some(name))
+        .map(|(name, _)| name)
+        .collect()
+}
+
 fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
     ctx.out.array(10);
     ctx.out.bulk(name);
@@ -213,8 +252,11 @@ fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
     ctx.out.int(spec.first_key as i64);
     ctx.out.int(spec.last_key as i64);
     ctx.out.int(spec.step as i64);
-    ctx.out.set(1);
-    ctx.out.simple(&format!("@{}", spec.group));
+    let categories = acl_categories(spec);
+    ctx.out.set(categories.len());
+    for c in categories {
+        ctx.out.simple(&format!("@{c}"));
+    }
     ctx.out.set(0); // tips
     ctx.out.array(0); // key specs
     ctx.out.array(0); // subcommands
