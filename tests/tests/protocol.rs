@@ -324,3 +324,29 @@ fn command_info_acl_categories_match_redis() {
         assert_eq!(categories(&t), categories(&r), "ACL categories of {name}");
     }
 }
+
+#[test]
+fn command_list_filters_match_redis() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    // Families tandem has whole, and patterns over them (subcommands included).
+    for args in [
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "sortedset"][..],
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "list"],
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "hash"],
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "set"],
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "string"],
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "bitmap"],
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "z*"],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "CONFIG*"],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "slowlog|*"],
+        &["COMMAND", "LIST", "FILTERBY", "MODULE", "foo"],
+    ] {
+        d.check_unordered(args);
+    }
+    d.check(&["COMMAND", "LIST", "FILTERBY", "FOO", "x"]);
+    d.check(&["COMMAND", "LIST", "FILTERBY", "PATTERN"]);
+    d.check(&["PUBSUB", "HELP"]);
+}

@@ -234,6 +234,7 @@ pub static DOCS: &[CommandDoc] = &[
     doc("command|list", "7.0.0", "", "Returns a list of command names."),
     doc("config", "2.0.0", "", "A container for server configuration commands."),
     doc("config|get", "2.0.0", "parameter [parameter ...]", "Returns the effective values of configuration parameters."),
+    doc("config|help", "5.0.0", "", "Returns helpful text about the different subcommands."),
     doc("config|resetstat", "2.0.0", "", "Resets the server's statistics."),
     doc("config|rewrite", "2.8.0", "", "Persists the effective configuration to file."),
     doc("config|set", "2.0.0", "parameter value [parameter value ...]", "Sets configuration parameters in-flight."),

@@ -178,7 +178,25 @@ fn publish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn pubsub(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let sub = &a[1];
-    if is(sub, "CHANNELS") || is(sub, "SHARDCHANNELS") {
+    if is(sub, "HELP") && a.len() == 2 {
+        let lines = [
+            "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANNELS [<pattern>]",
+            "    Return the currently active channels matching a <pattern> (default: '*').",
+            "NUMPAT",
+            "    Return number of subscriptions to patterns.",
+            "NUMSUB [<channel> ...]",
+            "    Return the number of subscribers for the specified channels, excluding",
+            "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
+            "HELP",
+            "    Prints this help.",
+        ];
+        super::reply_help(ctx, &lines);
+    } else if is(sub, "CHANNELS") || is(sub, "SHARDCHANNELS") {
         if a.len() > 3 {
             return Err(CmdError::Arity("pubsub|channels".into()));
         }

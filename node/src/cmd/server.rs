@@ -194,43 +194,99 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// Writes one COMMAND INFO entry (the Redis 7.0 ten-element form).
+/// COMMAND LIST's names: every command and, as in Redis, every documented subcommand
+/// (`config|get`), or those that `FILTERBY MODULE name | ACLCAT category | PATTERN glob`
+/// selects (no command comes from a module; ACLCAT looks at top-level commands).
+fn command_list(ctx: &Ctx, options: &[Bytes]) -> Result<Vec<Vec<u8>>, CmdError> {
+    let table = &ctx.server.commands;
+    let mut names: Vec<Vec<u8>> = table.iter().map(|(n, _)| n.to_vec()).collect();
+    names.extend(
+        super::docs::DOCS
+            .iter()
+            .filter(|d| {
+                d.name
+                    .split_once('|')
+                    .is_some_and(|(parent, _)| table.lookup(parent.as_bytes()).is_some())
+            })
+            .map(|d| d.name.as_bytes().to_vec()),
+    );
+    match options {
+        [] => Ok(names),
+        [filterby, kind, arg] if is(filterby, "FILTERBY") => {
+            if is(kind, "MODULE") {
+                Ok(Vec::new())
+            } else if is(kind, "ACLCAT") {
+                let wanted = String::from_utf8_lossy(arg).to_ascii_lowercase();
+                Ok(table
+                    .iter()
+                    .filter(|(_, spec)| acl_categories(spec).contains(&wanted.as_str()))
+                    .map(|(n, _)| n.to_vec())
+                    .collect())
+            } else if is(kind, "PATTERN") {
+                names.retain(|n| crate::keyspace::glob_match(arg, n, true));
+                Ok(names)
+            } else {
+                Err(CmdError::Syntax)
+            }
+        }
+        _ => Err(CmdError::Syntax),
+    }
+}
+
 /// A command's ACL categories as COMMAND INFO lists them, in Redis's order: its family's
-/// (`@keyspace` for the generic commands; server commands have none of their own) and
-/// those its flags imply (Redis's setImplicitACLCategories). Redis's few hand-given extras,
-/// such as KEYS' `@dangerous`, are not reproduced.
+/// (`@keyspace` for the generic commands; server commands have none of their own), those
+/// its flags imply (Redis's setImplicitACLCategories), and the few Redis gives by hand to
+/// commands tandem has (SORT's families, KEYS' `@dangerous`).
 fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    let family = match spec.group {
-        "generic" => Some("keyspace"),
-        "sorted-set" => Some("sortedset"),
-        "transactions" => Some("transaction"),
-        "server" => None,
-        group => Some(group),
-    };
-    let has = |flag| spec.flags & flag != 0;
-    let order = [
-        ("keyspace", false),
-        ("read", has(READONLY)),
-        ("write", has(WRITE)),
-        ("set", false),
-        ("sortedset", false),
-        ("list", false),
-        ("hash", false),
-        ("string", false),
-        ("bitmap", false),
-        ("pubsub", has(PUBSUB)),
-        ("admin", has(ADMIN)),
-        ("fast", has(FAST)),
-        ("slow", !has(FAST)),
-        ("blocking", has(BLOCKING)),
-        ("dangerous", has(ADMIN)),
-        ("connection", false),
-        ("transaction", false),
+    const ORDER: [&str; 17] = [
+        "keyspace",
+        "read",
+        "write",
+        "set",
+        "sortedset",
+        "list",
+        "hash",
+        "string",
+        "bitmap",
+        "pubsub",
+        "admin",
+        "fast",
+        "slow",
+        "blocking",
+        "dangerous",
+        "connection",
+        "transaction",
     ];
-    order
-        .into_iter()
-        .filter(|&(name, implied)| implied || family == Some(name))
-        .map(|(name, _)| name)
-        .collect()
+    let mut named: Vec<&str> = match spec.group {
+        "generic" => vec!["keyspace"],
+        "sorted-set" => vec!["sortedset"],
+        "transactions" => vec!["transaction"],
+        "server" => vec![],
+        group => vec![group],
+    };
+    match spec.name {
+        "sort" | "sort_ro" => named.extend(["set", "sortedset", "list", "dangerous"]),
+        "keys" => named.push("dangerous"),
+        _ => {}
+    }
+    let has = |flag| spec.flags & flag != 0;
+    for (flag, name) in [
+        (READONLY, "read"),
+        (WRITE, "write"),
+        (PUBSUB, "pubsub"),
+        (ADMIN, "admin"),
+        (ADMIN, "dangerous"),
+        (FAST, "fast"),
+        (BLOCKING, "blocking"),
+    ] {
+        if has(flag) {
+            named.push(name);
+        }
+    }
+    if !has(FAST) {
+        named.push("slow");
+    }
+    ORDER.into_iter().filter(|c| named.contains(c)).collect()
 }
 
 fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
@@ -323,7 +379,7 @@ fn command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.out.bulk(k);
         }
     } else if is(sub, "LIST") {
-        let names: Vec<Vec<u8>> = table.iter().map(|(n, _)| n.to_vec()).collect();
+        let names = command_list(ctx, &a[2..])?;
         ctx.out.array(names.len());
         for n in names {
             ctx.out.bulk(&n);
