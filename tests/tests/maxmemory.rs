@@ -47,6 +47,18 @@ fn surviving(c: &mut Client, prefix: &str, n: usize) -> usize {
         .count()
 }
 
+/// Asserts that eviction spared the 300 keys `key:0..300` the test read: LRU and LFU are
+/// approximated by sampling, in Redis as here, so a pass whose pool holds only such keys
+/// evicts one of them, rarely; random eviction would keep about two thirds of them.
+fn assert_read_keys_kept(c: &mut Client, kind: NodeKind) {
+    let kept = surviving(c, "key", 300);
+    assert!(
+        kept >= 295,
+        "{kind:?}: {} of the keys read were evicted",
+        300 - kept
+    );
+}
+
 /// Sets maxmemory `below` bytes under what `c`'s server uses now, then writes one more
 /// key so that every server, whether it evicts at CONFIG SET or at the next command, has
 /// run its eviction; once memory is under the limit, lifts the limit again, so that no
@@ -169,12 +181,7 @@ fn allkeys_lru_evicts_keys_not_read_lately() {
         let limit = squeeze(&mut c, 1000 * (VALUE_LEN as i64 + 100));
         let evicted = field(&mut c, "stats", "evicted_keys");
         assert!(evicted >= 500, "{:?}: evicted {evicted}", node.kind);
-        assert_eq!(
-            surviving(&mut c, "key", 300),
-            300,
-            "{:?}: a recently read key was evicted",
-            node.kind
-        );
+        assert_read_keys_kept(&mut c, node.kind);
         let left = c.cmd(&["DBSIZE"]).int();
         assert_eq!(left, 3000 + 2 - evicted, "{:?}", node.kind);
         // Writes go on, evicting as they go.
@@ -330,7 +337,7 @@ fn allkeys_lfu_evicts_keys_read_least() {
         pipeline(&mut c, &reads);
         squeeze(&mut c, 1000 * (VALUE_LEN as i64 + 100));
         assert!(field(&mut c, "stats", "evicted_keys") >= 500);
-        assert_eq!(surviving(&mut c, "key", 300), 300, "{:?}", node.kind);
+        assert_read_keys_kept(&mut c, node.kind);
     }
 }
 
