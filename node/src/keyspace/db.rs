@@ -119,6 +119,27 @@ fn stamp_access(
     seg.touch(i, stamp);
 }
 
+/// A random step in `1..len` sharing no factor with `len` (1 for a length of 1 or 2), so
+/// that stepping by it from any slot visits each of `len` slots once.
+fn coprime_stride(len: usize) -> usize {
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    if len <= 2 {
+        return 1;
+    }
+    loop {
+        let stride = 1 + rand::random::<usize>() % (len - 1);
+        if gcd(stride, len) == 1 {
+            return stride;
+        }
+    }
+}
+
 /// A key offered to eviction by [`Db::sample`] or [`Db::sample_volatile`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvictionCandidate {
@@ -870,12 +891,15 @@ impl Db {
         let start = rand::random::<usize>() % n;
         for seg in (0..n.min(max_segments)).map(|i| &self.segments[(start + i) % n]) {
             let len = seg.len();
-            let offset = if len > 0 {
-                rand::random::<usize>() % len
-            } else {
-                0
-            };
-            for i in (0..len).map(|j| (offset + j) % len) {
+            if len == 0 {
+                continue;
+            }
+            // A segment keeps its keys in the order they were added: consecutive slots
+            // would make a sample keys written together, all of one age. A random stride
+            // coprime with the length visits every slot once, scattered.
+            let offset = rand::random::<usize>() % len;
+            let stride = coprime_stride(len);
+            for i in (0..len).map(|j| (offset + j * stride) % len) {
                 let slot = seg.get(i);
                 if !wanted(&slot.entry) {
                     continue;
@@ -939,6 +963,46 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::string(v.as_bytes())
+    }
+
+    #[test]
+    fn strides_visit_every_slot_once() {
+        for len in 1..70 {
+            let stride = coprime_stride(len);
+            let mut seen: Vec<usize> = (0..len).map(|j| (3 + j * stride) % len).collect();
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                (0..len).collect::<Vec<_>>(),
+                "len {len} stride {stride}"
+            );
+        }
+    }
+
+    #[test]
+    fn eviction_samples_mix_keys_of_different_ages() {
+        // Old keys first, then as many new ones: a sample of 5 should seldom be all new.
+        let mut db = Db::new();
+        for i in 0..2000 {
+            db.insert(format!("old{i}").as_bytes(), s("v"), 0);
+        }
+        db.clock_secs = 1000;
+        for i in 0..2000 {
+            db.insert(format!("new{i}").as_bytes(), s("v"), 0);
+        }
+        let all_new = (0..2000)
+            .filter(|_| {
+                db.sample(5, EvictionOrder::Access)
+                    .iter()
+                    .all(|c| c.key.starts_with(b"new"))
+            })
+            .count();
+        // Independent picks: 1/32 of samples (about 62 of 2000); consecutive slots made
+        // it nearly half.
+        assert!(
+            all_new < 150,
+            "{all_new} of 2000 samples held only new keys"
+        );
     }
 
     #[test]
