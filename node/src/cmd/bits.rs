@@ -70,16 +70,13 @@ fn bits_for_writing<'c>(
     max_bit: u64,
 ) -> Result<(&'c mut Vec<u8>, bool), CmdError> {
     let len = (max_bit >> 3) as usize + 1;
-    if ctx.write_typed(key, ValueKind::Str)?.is_none() {
-        ctx.db().insert(key, Value::raw(vec![0; len]), 0);
-        let value = ctx
-            .write_typed(key, ValueKind::Str)?
-            .expect("just inserted");
-        return Ok((value.str_mut().expect("a string"), true));
-    }
-    let value = ctx.write_typed(key, ValueKind::Str)?.expect("present");
+    let value = ctx.write_or_create(key, ValueKind::Str, || Value::raw(Vec::new()))?;
     let s = value.str_mut().expect("a string");
     let grew = s.len() < len;
+    if s.is_empty() {
+        // A new string of exactly the size needed, as Redis makes it.
+        s.reserve_exact(len);
+    }
     if grew {
         write_at(s, len - 1, &[0]);
     }
