@@ -307,11 +307,7 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                 filter_ids = Some(ids.map_err(|_| CmdError::msg("ERR Invalid client ID"))?);
                 break;
             } else if is(&a[i], "TYPE") && i + 1 < argc {
-                let t = String::from_utf8_lossy(&a[i + 1]).to_ascii_lowercase();
-                if !["normal", "master", "replica", "slave", "pubsub"].contains(&t.as_str()) {
-                    return Err(CmdError::msg(format!("ERR Unknown client type '{t}'")));
-                }
-                filter_type = Some(t);
+                filter_type = Some(client_type(&a[i + 1])?);
                 i += 2;
             } else {
                 return Err(CmdError::Syntax);
@@ -379,6 +375,19 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// A client type argument of CLIENT LIST / KILL, lower-cased; Redis's error, quoting it
+/// as given, for a type it does not know.
+fn client_type(arg: &[u8]) -> Result<String, CmdError> {
+    let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+    if !["normal", "master", "replica", "slave", "pubsub"].contains(&name.as_str()) {
+        return Err(CmdError::msg(format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(arg)
+        )));
+    }
+    Ok(name)
+}
+
 fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     // Without a filter it would kill everyone: Redis refuses it (arity -3).
     if a.len() < 3 {
@@ -418,11 +427,7 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         } else if is(&pair[0], "LADDR") {
             laddr = Some(v);
         } else if is(&pair[0], "TYPE") {
-            let name = v.to_ascii_lowercase();
-            if !["normal", "slave", "replica", "pubsub", "master"].contains(&name.as_str()) {
-                return Err(CmdError::msg(format!("ERR Unknown client type '{v}'")));
-            }
-            kind = Some(name);
+            kind = Some(client_type(&pair[1])?);
         } else if is(&pair[0], "USER") {
             if v != "default" {
                 return Err(CmdError::msg(format!("ERR No such user '{v}'")));
