@@ -90,8 +90,7 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     let v = parse_f64_bound(arg)?;
     // strtod's range errors, which Redis refuses here: a number too large for a double
     // (an infinity must be spelled as one), or one so small it became 0.
-    let spelled_infinity = arg.iter().any(|c| matches!(c, b'i' | b'I'));
-    let overflow = v.is_infinite() && !spelled_infinity;
+    let overflow = v.is_infinite() && !is_infinity(arg);
     let underflow = v == 0.0
         && arg
             .iter()
@@ -107,12 +106,22 @@ pub fn parse_f64_bound(arg: &[u8]) -> Option<f64> {
     if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
         return None;
     }
-    let v: f64 = match s.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => s.parse().ok()?,
+    let v: f64 = match (is_infinity(arg), arg.first()) {
+        (true, Some(b'-')) => f64::NEG_INFINITY,
+        (true, _) => f64::INFINITY,
+        (false, _) => s.parse().ok()?,
     };
     (!v.is_nan()).then_some(v)
+}
+
+/// Whether `text` is an infinity as strtod reads one: `inf` or `infinity`, any case,
+/// optionally signed.
+pub fn is_infinity(text: &[u8]) -> bool {
+    let unsigned = text
+        .strip_prefix(b"-")
+        .or(text.strip_prefix(b"+"))
+        .unwrap_or(text);
+    unsigned.eq_ignore_ascii_case(b"inf") || unsigned.eq_ignore_ascii_case(b"infinity")
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed); 0 means forever.

@@ -265,7 +265,7 @@ fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     // Check the increment before touching the hash, as Redis does.
-    if super::long_double::is_infinity(&a[3]) {
+    if args::is_infinity(&a[3]) {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     super::long_double::incr_by_float(None, &a[3])?;

@@ -159,7 +159,7 @@ pub fn incr_by_float(current: Option<&[u8]>, delta: &[u8]) -> Result<String, sup
     // strtold reads an infinity, which makes the sum infinite: Redis's error for that.
     let parse = |text: &[u8]| match LongDouble::parse(text) {
         Some(v) => Ok(Some(v)),
-        None if is_infinity(text) => Ok(None),
+        None if super::args::is_infinity(text) => Ok(None),
         None => Err(super::CmdError::NotFloat),
     };
     let a = match current {
@@ -173,16 +173,6 @@ pub fn incr_by_float(current: Option<&[u8]>, delta: &[u8]) -> Result<String, sup
     a.add(&b)
         .map(|sum| sum.to_human_string())
         .ok_or_else(not_finite)
-}
-
-/// Whether `text` is an infinity as strtold reads one: `inf` or `infinity`, any case,
-/// optionally signed.
-pub fn is_infinity(text: &[u8]) -> bool {
-    let unsigned = text
-        .strip_prefix(b"-")
-        .or(text.strip_prefix(b"+"))
-        .unwrap_or(text);
-    unsigned.eq_ignore_ascii_case(b"inf") || unsigned.eq_ignore_ascii_case(b"infinity")
 }
 
 #[cfg(test)]
