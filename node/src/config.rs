@@ -134,6 +134,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d("hz", Kind::Int(1, 500), "10"),
     d("dynamic-hz", B, "yes"),
+    d("busy-poll-us", Kind::Int(0, 1_000_000), "50"),
     fixed("io-threads", Kind::Int(1, 128), "1"),
     fixed("io-threads-do-reads", B, "no"),
     d("crash-log-enabled", B, "yes"),

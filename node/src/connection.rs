@@ -453,6 +453,7 @@ impl Connection {
                     return Ok(false);
                 }
                 self.client.info.net_in.fetch_add(n as u64, Ordering::Relaxed);
+                self.server.busy_poll.note_activity();
                 self.check_query_buffer()?;
                 Ok(true)
             }

@@ -6,6 +6,7 @@
 
 pub mod atomic_file;
 pub mod auth;
+pub mod busy_poll;
 pub mod clients;
 pub mod cmd;
 pub mod config;

@@ -97,6 +97,8 @@ pub struct Server {
     pub port: AtomicUsize,
     /// The TLS listener's state, when `tls-port` is set.
     pub tls: Option<crate::tls::TlsServer>,
+    /// Keeps the event loop polling briefly after requests (`busy-poll-us`).
+    pub busy_poll: Arc<crate::busy_poll::BusyPoll>,
 }
 
 impl std::fmt::Debug for Server {
@@ -146,6 +148,7 @@ impl Server {
         let commands = CommandTable::new(&config.renamed_commands);
         let limits = limits_from(&config);
         let backlog_size = config.get_u64("repl-backlog-size") as usize;
+        let busy_poll_us = config.get_u64("busy-poll-us");
         // Calibrates the clock commands are timed with (a few ms, once) before any runs.
         let _ = quanta::Instant::now();
         let mut engine = EngineState::new(databases);
@@ -175,6 +178,7 @@ impl Server {
             active_expire: AtomicBool::new(true),
             port: AtomicUsize::new(0),
             tls,
+            busy_poll: Arc::new(crate::busy_poll::BusyPoll::new(busy_poll_us)),
         };
         server.apply_repl_limits(&server.config());
         server
@@ -314,6 +318,9 @@ impl Server {
                 next.get("requirepass"),
                 next.get("requirepass-hash"),
             ));
+        }
+        if changed.contains(&"busy-poll-us") {
+            self.busy_poll.set_window(next.get_u64("busy-poll-us"));
         }
         if changed.contains(&"loglevel") {
             crate::log::set_level(crate::log::Level::from_name(next.get("loglevel")));
@@ -617,6 +624,11 @@ pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()
     }
     for listener in listeners.tls {
         tokio::spawn(accept_loop(server.clone(), listener, true));
+    }
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::CurrentThread
+    {
+        tokio::spawn(server.busy_poll.clone().run());
     }
     let cron_server = server.clone();
     tokio::spawn(async move {

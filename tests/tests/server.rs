@@ -650,3 +650,79 @@ fn protected_mode_refuses_other_hosts_until_a_password_is_set_as_redis_does() {
     assert!(!closed);
     assert_eq!(first_reply_from(ip, d.redis.port, ping).0, pong);
 }
+
+/// The main thread's count of voluntary context switches (times it went to sleep).
+fn main_thread_sleeps(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/status"))
+        .expect("thread status")
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .expect("voluntary_ctxt_switches")
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// The main thread's scheduler state ('R' running, 'S' sleeping...).
+fn main_thread_state(pid: &str) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/stat")).expect("stat");
+    // The name in parentheses may hold spaces; the state follows the last ')'.
+    stat[stat.rfind(')').expect("comm") + 1..]
+        .trim_start()
+        .chars()
+        .next()
+        .expect("state")
+}
+
+#[test]
+fn busy_poll_keeps_the_loop_awake_between_requests_and_then_sleeps() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    assert_reply(
+        &mut c,
+        &["CONFIG", "GET", "busy-poll-us"],
+        "*2\r\n$12\r\nbusy-poll-us\r\n$2\r\n50\r\n",
+    );
+    let pid = c
+        .cmd(&["INFO", "server"])
+        .info_field("process_id")
+        .expect("process_id");
+    // One request at a time: without polling the loop sleeps between a reply and the
+    // next request, nearly every time on an idle machine (on a busy one the kernel often
+    // runs the woken client first, so the request is there before the loop would sleep);
+    // with a window far longer than a round trip (but far shorter than the run, so each
+    // request must renew it) it does not, bar a stall of the client past 10 ms now and then.
+    const REQUESTS: u64 = 5000;
+    let mut sleeps_with_window = |window: &str| {
+        assert_reply(
+            &mut c,
+            &["CONFIG", "SET", "busy-poll-us", window],
+            "+OK\r\n",
+        );
+        assert_reply(&mut c, &["PING"], "+PONG\r\n");
+        let before = main_thread_sleeps(&pid);
+        for _ in 0..REQUESTS {
+            assert_reply(&mut c, &["PING"], "+PONG\r\n");
+        }
+        main_thread_sleeps(&pid) - before
+    };
+    let off = sleeps_with_window("0");
+    let polling = sleeps_with_window("10000");
+    assert!(
+        off > 100 && off > 4 * polling && polling < REQUESTS / 10,
+        "slept {off} times without polling, {polling} with a 10 ms window"
+    );
+    // With traffic gone, the loop goes back to sleeping rather than spinning for ever.
+    assert_reply(&mut c, &["CONFIG", "SET", "busy-poll-us", "50"], "+OK\r\n");
+    assert_reply(&mut c, &["PING"], "+PONG\r\n");
+    wait_until(
+        Duration::from_secs(5),
+        "the idle main thread asleep",
+        || main_thread_state(&pid) == 'S',
+    );
+    assert_reply(
+        &mut c,
+        &["CONFIG", "SET", "busy-poll-us", "1000001"],
+        "-ERR CONFIG SET failed (possibly related to argument 'busy-poll-us') - argument must be between 0 and 1000000 inclusive\r\n",
+    );
+}
