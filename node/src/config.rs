@@ -21,6 +21,8 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// Free text (file names, passwords).
     Str,
+    /// Keyspace event classes (`notify-keyspace-events`), stored as Redis writes them.
+    EventClasses,
     /// Several arguments with their own syntax (save, bind, client-output-buffer-limit...).
     Special,
 }
@@ -291,7 +293,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("slowlog-log-slower-than", Kind::Int(-1, i64::MAX), "10000"),
     d("slowlog-max-len", U, "128"),
     d("latency-monitor-threshold", L, "0"),
-    d("notify-keyspace-events", S, ""),
+    d("notify-keyspace-events", Kind::EventClasses, ""),
     d("busy-reply-threshold", Kind::Int(0, i64::MAX), "5000"),
     d("lua-time-limit", Kind::Int(0, i64::MAX), "5000"),
     // Encodings
@@ -401,6 +403,8 @@ pub enum ConfigError {
     NotInEnum(String),
     #[error("Invalid {0} parameters")]
     BadSpecial(&'static str),
+    #[error("{0}")]
+    Invalid(&'static str),
     #[error("can't set immutable config")]
     Immutable,
 }
@@ -461,6 +465,12 @@ pub fn canonical_value(dir: &Directive, args: &[String]) -> Result<String, Confi
             }
         }
         Kind::Str => Ok(v.to_string()),
+        // Kept as given: Redis's way of showing the classes (CONFIG GET) drops `n` when
+        // `A` is set, and the stored value must keep it.
+        Kind::EventClasses => match crate::notify::parse_flags(v) {
+            Some(_) => Ok(v.to_string()),
+            None => Err(ConfigError::Invalid(crate::notify::INVALID_FLAGS)),
+        },
         Kind::Special => special_value(dir.name, args),
     }
 }
@@ -827,12 +837,17 @@ impl Config {
                 if crate::keyspace::glob_match(pattern, name.as_bytes(), true)
                     && !out.iter().any(|(n, _)| *n == name)
                 {
+                    let stored = self.values.get(dir.name).cloned().unwrap_or_default();
                     let value = if dir.name == "dir" {
                         std::env::current_dir()
                             .map(|p| p.display().to_string())
                             .unwrap_or_default()
+                    } else if dir.kind == Kind::EventClasses {
+                        crate::notify::parse_flags(&stored)
+                            .map(crate::notify::flags_to_string)
+                            .unwrap_or_default()
                     } else {
-                        self.values.get(dir.name).cloned().unwrap_or_default()
+                        stored
                     };
                     out.push((name, value));
                 }

@@ -52,6 +52,8 @@ pub struct EngineState {
     pub latency_monitor: crate::stats::LatencyMonitor,
     /// `maxmemory` and its eviction state.
     pub evictor: crate::evict::Evictor,
+    /// Keyspace notifications waiting to be published.
+    pub events: crate::notify::KeyspaceEvents,
     /// Keys watched by clients (WATCH), by (db, key).
     watched: HashMap<(usize, Bytes), Vec<ClientId>>,
     /// Clients whose watched keys were touched: their next EXEC fails.
@@ -89,6 +91,7 @@ impl EngineState {
             slowlog: Default::default(),
             latency_monitor: Default::default(),
             evictor: Default::default(),
+            events: Default::default(),
             watched: HashMap::new(),
             cas_dirty: HashSet::new(),
             blocked: HashMap::new(),
@@ -104,6 +107,14 @@ impl EngineState {
     pub fn apply_settings(&mut self, config: &crate::config::Config) {
         self.apply_stats_settings(config);
         self.evictor.configure(config);
+        self.events.configure(
+            crate::notify::parse_flags(config.get("notify-keyspace-events")).unwrap_or(0),
+        );
+        let record_created = self.events.enabled(crate::notify::class::NEW);
+        for db in self.dbs.iter_mut() {
+            db.record_created = record_created;
+            db.take_created();
+        }
         let access = crate::evict::access_tracking(config);
         for db in self.dbs.iter_mut() {
             db.access = access;
@@ -134,6 +145,7 @@ impl EngineState {
                 db.access = old.access;
                 db.clock_secs = old.clock_secs;
                 db.delete_expired = old.delete_expired;
+                db.record_created = old.record_created;
             }
         }
         std::mem::replace(&mut self.dbs, dbs)
@@ -149,6 +161,22 @@ impl EngineState {
             })
     }
 
+    /// Reports keyspace event `event` of `class` on `key` in `db`, after the `new` events
+    /// of keys the command created so far (Redis reports a key's creation first).
+    pub fn notify(&mut self, class: u16, event: &'static str, db: usize, key: &[u8]) {
+        self.report_created(db);
+        self.events.push(class, event, db, key);
+    }
+
+    /// Queues the `new` events of the keys created in `db` since the last report.
+    pub fn report_created(&mut self, db: usize) {
+        if self.dbs[db].record_created {
+            for key in self.dbs[db].take_created() {
+                self.events.push(crate::notify::class::NEW, "new", db, &key);
+            }
+        }
+    }
+
     /// Reads `key` in `db`, expiring it if due, and counts a keyspace hit or miss.
     pub fn read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&crate::keyspace::Entry> {
         let found = self.dbs[db].get(key, now);
@@ -156,6 +184,9 @@ impl EngineState {
             self.stats.keyspace_hits += 1;
         } else {
             self.stats.keyspace_misses += 1;
+            // A miss on a read lookup is a `keymiss` event (write lookups are not).
+            self.events
+                .push(crate::notify::class::KEY_MISS, "keymiss", db, key);
         }
         found
     }
@@ -298,6 +329,8 @@ impl EngineState {
         let expired = self.dbs[db].drain_expired();
         for key in expired {
             self.stats.expired_keys += 1;
+            self.events
+                .push_first(crate::notify::class::EXPIRED, "expired", db, &key);
             self.touch(db, &key);
             self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
         }

@@ -323,6 +323,7 @@ fn eviction_pass(server: &Server, state: &mut EngineState) -> Outcome {
     };
     if evicted > 0 {
         state.flush_propagation(false);
+        crate::notify::publish(server, state);
     }
     if outcome == Outcome::Within {
         state.evictor.note_within();
@@ -342,6 +343,9 @@ fn evict(state: &mut EngineState, db: usize, key: Bytes) -> u64 {
     crate::memory::flush_thread();
     let returned = before.saturating_sub(crate::memory::used_memory());
     state.stats.evicted_keys += 1;
+    state
+        .events
+        .push(crate::notify::class::EVICTED, "evicted", db, &key);
     state.touch(db, &key);
     let del: &'static [u8] = if state.evictor.lazy {
         b"UNLINK"

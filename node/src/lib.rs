@@ -17,6 +17,7 @@ pub mod info;
 pub mod keyspace;
 pub mod log;
 pub mod memory;
+pub mod notify;
 pub mod persistence;
 pub mod pubsub;
 pub mod rdb;

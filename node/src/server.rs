@@ -337,6 +337,17 @@ impl Server {
         Ok(())
     }
 
+    /// Delivers a message to the subscribers of `channel` (and matching patterns),
+    /// disconnecting those over the pub/sub output buffer hard limit; returns how many
+    /// received it.
+    pub fn publish(&self, channel: &Bytes, payload: &Bytes) -> usize {
+        let limit = self
+            .config()
+            .output_buffer_limit(crate::config::OutputBufferClass::Pubsub)
+            .hard as usize;
+        self.pubsub.publish(channel, payload, limit)
+    }
+
     /// Re-reads the TLS certificate, key and CA files (SIGHUP); a failure keeps the
     /// configuration that was serving.
     pub fn reload_tls_files(&self) {
@@ -515,6 +526,7 @@ impl Server {
                 state.dbs[i].expire_cycle(now, 2000);
                 state.propagate_expired(i);
                 state.flush_propagation(false);
+                crate::notify::publish(self, &mut state);
             }
         }
         // An eviction pass that ran out of time goes on here too when no command comes.

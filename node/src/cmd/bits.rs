@@ -10,6 +10,7 @@ use super::flags::*;
 use super::strings::write_at;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::{Value, ValueKind};
+use crate::notify::class;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("setbit", 4, WRITE | DENYOOM, (1, 1, 1), "bitmap", setbit),
@@ -112,6 +113,7 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     set_bit_at(s, offset, on);
     if grew || was != on {
         ctx.modified(key);
+        ctx.notify(class::STRING, "setbit", key);
     }
     ctx.out.int(i64::from(was));
     Ok(())
@@ -305,6 +307,7 @@ fn bitop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if len == 0 {
         if ctx.db().remove(dst).is_some() {
             ctx.modified(dst);
+            ctx.notify(class::GENERIC, "del", dst);
         }
         ctx.out.int(0);
         return Ok(());
@@ -325,6 +328,7 @@ fn bitop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         .collect();
     ctx.db().insert(dst, Value::raw(result), 0);
     ctx.modified(dst);
+    ctx.notify(class::STRING, "set", dst);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -561,6 +565,7 @@ fn bitfield_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
     }
     if changes > 0 {
         ctx.modified(key);
+        ctx.notify(class::STRING, "setbit", key);
     }
     ctx.out.array(replies.len());
     for reply in replies {

@@ -98,6 +98,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if expire_at != 0 && expire_at <= now as i64 && !ctx.client.is_master {
         if deleted {
             ctx.modified(key);
+            ctx.notify(crate::notify::class::GENERIC, "del", key);
             ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
         } else {
             ctx.propagate_as = Some(Vec::new());
@@ -111,6 +112,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         db.set_access_stamp(key, stamp);
     }
     ctx.modified(key);
+    ctx.notify(crate::notify::class::GENERIC, "restore", key);
     if ttl != 0 && !opts.absttl {
         let mut propagated = a.to_vec();
         propagated[2] = args::int_bytes(expire_at);

@@ -7,6 +7,7 @@ use super::args::{self, is};
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::{glob_match, ValueKind};
+use crate::notify::class;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("del", -2, WRITE, (1, -1, 1), "generic", del),
@@ -69,6 +70,7 @@ fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if ctx.db().get(key, now).is_some() {
             ctx.db().remove(key);
             ctx.modified(key);
+            ctx.notify(class::GENERIC, "del", key);
             n += 1;
         }
     }
@@ -78,8 +80,15 @@ fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn exists(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
-    let n = a[1..].iter().filter(|k| ctx.db().contains(k, now)).count();
-    ctx.out.int(n as i64);
+    let mut n = 0;
+    for key in &a[1..] {
+        if ctx.db().contains(key, now) {
+            n += 1;
+        } else {
+            ctx.missed(key);
+        }
+    }
+    ctx.out.int(n);
     Ok(())
 }
 
@@ -88,8 +97,11 @@ fn type_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let name = ctx
         .db()
         .get_untouched(&a[1], now)
-        .map_or("none", |e| e.value.kind().name());
-    ctx.out.simple(name);
+        .map(|e| e.value.kind().name());
+    if name.is_none() {
+        ctx.missed(&a[1]);
+    }
+    ctx.out.simple(name.unwrap_or("none"));
     Ok(())
 }
 
@@ -263,6 +275,8 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Result<bool, CmdError
     }
     ctx.modified(src);
     ctx.modified(dst);
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
     Ok(true)
 }
 
@@ -310,6 +324,10 @@ fn move_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     ctx.modified(&a[1]);
     ctx.state.signal_modified(target, &a[1]);
+    // Redis reports the key's creation in the target first.
+    ctx.state.report_created(target);
+    ctx.notify(class::GENERIC, "move_from", &a[1]);
+    ctx.state.notify(class::GENERIC, "move_to", target, &a[1]);
     ctx.out.int(1);
     Ok(())
 }
@@ -337,6 +355,7 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     let now = ctx.now;
     let Some(entry) = ctx.state.dbs[src_db].get(&a[1], now).cloned() else {
+        ctx.missed(&a[1]);
         ctx.out.int(0);
         return Ok(());
     };
@@ -351,6 +370,7 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     ctx.state.dbs[target].insert(&a[2], entry.value, expire);
     ctx.state.signal_modified(target, &a[2]);
     ctx.modified += 1;
+    ctx.state.notify(class::GENERIC, "copy_to", target, &a[2]);
     ctx.out.int(1);
     Ok(())
 }
@@ -415,10 +435,12 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_ms: bool, absolute: bool) -> 
     if at <= now as i64 {
         ctx.db().remove(&key);
         ctx.modified(&key);
+        ctx.notify(class::GENERIC, "del", &key);
         ctx.propagate(vec![Bytes::from_static(b"DEL"), key]);
     } else {
         ctx.db().set_expire(&key, at as u64);
         ctx.modified(&key);
+        ctx.notify(class::GENERIC, "expire", &key);
         ctx.propagate(vec![
             Bytes::from_static(b"PEXPIREAT"),
             key,
@@ -449,7 +471,10 @@ fn pexpireat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], unit_ms: bool, absolute: bool) -> CmdResult {
     let now = ctx.now;
     let reply = match ctx.db().get_untouched(key, now) {
-        None => -2,
+        None => {
+            ctx.missed(key);
+            -2
+        }
         Some(e) => match e.expire_at() {
             None => -1,
             Some(at) => {
@@ -498,6 +523,7 @@ fn persist(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if has_ttl {
         ctx.db().set_expire(&a[1], 0);
         ctx.modified(&a[1]);
+        ctx.notify(class::GENERIC, "persist", &a[1]);
     }
     ctx.out.int(has_ttl as i64);
     Ok(())
@@ -505,11 +531,15 @@ fn persist(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let now = ctx.now;
-    let n = a[1..]
-        .iter()
-        .filter(|k| ctx.db().get_mut(k, now).is_some())
-        .count();
-    ctx.out.int(n as i64);
+    let mut n = 0;
+    for key in &a[1..] {
+        if ctx.db().get_mut(key, now).is_some() {
+            n += 1;
+        } else {
+            ctx.missed(key);
+        }
+    }
+    ctx.out.int(n);
     Ok(())
 }
 

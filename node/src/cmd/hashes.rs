@@ -7,6 +7,7 @@ use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::{remove_field, Collection, FieldMap, Value, ValueKind};
+use crate::notify::class;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("hset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), "hash", hset),
@@ -91,6 +92,8 @@ fn set_pairs(ctx: &mut Ctx, a: &[Bytes]) -> Result<i64, CmdError> {
         }
     }
     ctx.modified(&a[1]);
+    // Even when no field changed, as Redis reports it.
+    ctx.notify(class::HASH, "hset", &a[1]);
     Ok(added)
 }
 
@@ -114,6 +117,7 @@ fn hsetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     }
     map.insert(Bytes::copy_from_slice(&a[2]), Bytes::copy_from_slice(&a[3]));
     ctx.modified(&a[1]);
+    ctx.notify(class::HASH, "hset", &a[1]);
     ctx.out.int(1);
     Ok(())
 }
@@ -152,8 +156,9 @@ fn hdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         .filter(|f| remove_field(map, f).is_some())
         .count();
     if removed > 0 {
-        ctx.remove_if_empty(&a[1]);
         ctx.modified(&a[1]);
+        ctx.notify(class::HASH, "hdel", &a[1]);
+        ctx.remove_if_empty(&a[1]);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -223,10 +228,12 @@ fn hgetall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     reply_fields(ctx, &a[1], Parts::Both)
 }
 
-/// Replaces a field's value with `f(old)`; the hash is created when absent.
+/// Replaces a field's value with `f(old)`; the hash is created when absent. `event` is
+/// the keyspace event reported.
 fn update_field(
     ctx: &mut Ctx,
     a: &[Bytes],
+    event: &'static str,
     f: impl FnOnce(Option<&Bytes>) -> Result<Bytes, CmdError>,
 ) -> Result<Bytes, CmdError> {
     let map = fields_of(ctx.write_or_create(&a[1], ValueKind::Hash, Value::new_hash)?);
@@ -245,13 +252,14 @@ fn update_field(
         }
     }
     ctx.modified(&a[1]);
+    ctx.notify(class::HASH, event, &a[1]);
     Ok(new)
 }
 
 fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let delta = args::int(&a[3])?;
     let mut result = 0;
-    update_field(ctx, a, |old| {
+    update_field(ctx, a, "hincrby", |old| {
         let current = match old {
             Some(v) => args::int_or(v, CmdError::msg("ERR hash value is not an integer"))?,
             None => 0,
@@ -269,7 +277,7 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     super::long_double::incr_by_float(None, &a[3])?;
-    let new = update_field(ctx, a, |old| {
+    let new = update_field(ctx, a, "hincrbyfloat", |old| {
         if let Some(v) = old {
             if let Err(CmdError::NotFloat) = super::long_double::incr_by_float(Some(v), b"0") {
                 return Err(CmdError::msg("ERR hash value is not a float"));

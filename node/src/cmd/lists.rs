@@ -12,6 +12,7 @@ use super::args::{self, is};
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::{Collection, Value, ValueKind};
+use crate::notify::class;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -132,6 +133,22 @@ impl End {
             End::Right => b"RPOP",
         })
     }
+
+    /// The keyspace event of a pop from this end.
+    fn pop_event(self) -> &'static str {
+        match self {
+            End::Left => "lpop",
+            End::Right => "rpop",
+        }
+    }
+
+    /// The keyspace event of a push onto this end.
+    fn push_event(self) -> &'static str {
+        match self {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        }
+    }
 }
 
 fn list_of(value: &mut Value) -> &mut VecDeque<Bytes> {
@@ -173,6 +190,7 @@ fn push(ctx: &mut Ctx, a: &[Bytes], end: End, only_existing: bool) -> CmdResult 
     }
     let len = list.len();
     ctx.modified(key);
+    ctx.notify(class::LIST, end.push_event(), key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -196,6 +214,16 @@ fn rpushx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// Pops up to `count` elements from `end` of the list at `key` (which must exist and be a
 /// list), deleting the key when it empties.
 fn pop_n(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Vec<Bytes> {
+    let popped = take_n(ctx, key, end, count);
+    if !popped.is_empty() {
+        ctx.notify(class::LIST, end.pop_event(), key);
+    }
+    ctx.remove_if_empty(key);
+    popped
+}
+
+/// [`pop_n`] without the events and leaving an emptied list in place.
+fn take_n(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Vec<Bytes> {
     let now = ctx.now;
     let entry = ctx.db().get_mut(key, now).expect("caller checked the key");
     let list = list_of(&mut entry.value);
@@ -204,16 +232,18 @@ fn pop_n(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Vec<Bytes> {
         End::Left => list.drain(..n).collect(),
         End::Right => (0..n).filter_map(|_| list.pop_back()).collect(),
     };
-    ctx.remove_if_empty(key);
     if !popped.is_empty() {
         ctx.modified(key);
     }
     popped
 }
 
-/// Whether `key` holds a non-empty list (WRONGTYPE for another type).
+/// Whether `key` holds a non-empty list (WRONGTYPE for another type). A write lookup, as
+/// the pops make in Redis: a missing key is not a keyspace miss.
 fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
-    Ok(read_list(ctx, key)?.is_some_and(|l| !l.is_empty()))
+    Ok(ctx
+        .write_typed(key, ValueKind::List)?
+        .is_some_and(|v| v.as_list().is_some_and(|l| !l.is_empty())))
 }
 
 fn pop(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult {
@@ -310,6 +340,7 @@ fn lset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let i = list_index(index, list.len()).ok_or(CmdError::IndexOutOfRange)?;
     list[i] = Bytes::copy_from_slice(&a[3]);
     ctx.modified(&a[1]);
+    ctx.notify(class::LIST, "lset", &a[1]);
     ctx.out.ok();
     Ok(())
 }
@@ -337,6 +368,7 @@ fn linsert(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     );
     let len = list.len();
     ctx.modified(&a[1]);
+    ctx.notify(class::LIST, "linsert", &a[1]);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -375,8 +407,9 @@ fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
     }
     if removed > 0 {
-        ctx.remove_if_empty(&a[1]);
         ctx.modified(&a[1]);
+        ctx.notify(class::LIST, "lrem", &a[1]);
+        ctx.remove_if_empty(&a[1]);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -397,8 +430,9 @@ fn ltrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         None => list.clear(),
     }
-    ctx.remove_if_empty(&a[1]);
     ctx.modified(&a[1]);
+    ctx.notify(class::LIST, "ltrim", &a[1]);
+    ctx.remove_if_empty(&a[1]);
     ctx.out.ok();
     Ok(())
 }
@@ -506,13 +540,19 @@ fn move_one(
         return Ok(None);
     }
     check_list(ctx, dst)?;
-    let elem = pop_n(ctx, src, from, 1).remove(0);
+    // The source is deleted if emptied only after the push, so moving a list's last
+    // element onto itself keeps it, and the events come in Redis's order: the push, the
+    // pop, then the source's deletion.
+    let elem = take_n(ctx, src, from, 1).remove(0);
     let list = list_of(ctx.write_or_create(dst, ValueKind::List, Value::new_list)?);
     match to {
         End::Left => list.push_front(elem.clone()),
         End::Right => list.push_back(elem.clone()),
     }
     ctx.modified(dst);
+    ctx.notify(class::LIST, to.push_event(), dst);
+    ctx.notify(class::LIST, from.pop_event(), src);
+    ctx.remove_if_empty(src);
     Ok(Some(elem))
 }
 

@@ -340,6 +340,19 @@ impl<'a> Ctx<'a> {
         self.state.signal_modified(db, key);
     }
 
+    /// Reports keyspace event `event` of `class` (see [`crate::notify::class`]) on `key`
+    /// in the current database, published after the command if that class is enabled.
+    pub fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        let db = self.client.db;
+        self.state.notify(class, event, db, key);
+    }
+
+    /// A read of `key` found nothing: the `keymiss` event, for the lookups that do not go
+    /// through [`Ctx::read`] (EXISTS, TYPE, TTL...).
+    pub fn missed(&mut self, key: &[u8]) {
+        self.notify(crate::notify::class::KEY_MISS, "keymiss", key);
+    }
+
     /// Propagates `args` (in addition to anything already chosen) instead of the command
     /// as received.
     pub fn propagate(&mut self, args: Vec<Bytes>) {
@@ -405,12 +418,17 @@ impl<'a> Ctx<'a> {
         Ok(&mut entry.value)
     }
 
-    /// Deletes `key` if its collection became empty (Redis never keeps empty collections).
-    pub fn remove_if_empty(&mut self, key: &[u8]) {
+    /// Deletes `key` if its collection became empty (Redis never keeps empty collections),
+    /// reporting the `del` event; the caller reports its own event (`lpop`, `srem`...)
+    /// first, as Redis orders them. Returns whether it deleted.
+    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         let db = self.db();
-        if db.peek(key).is_some_and(|e| e.value.is_empty_collection()) {
+        let empty = db.peek(key).is_some_and(|e| e.value.is_empty_collection());
+        if empty {
             db.remove(key);
+            self.notify(crate::notify::class::GENERIC, "del", key);
         }
+        empty
     }
 
     /// Whether a blocking command that found nothing must reply as timed out instead of
@@ -420,15 +438,18 @@ impl<'a> Ctx<'a> {
     }
 
     /// Replaces `dst` with a collection built by a *STORE command, deleting `dst` when the
-    /// collection is empty (Redis never keeps empty collections).
-    pub fn store_collection(&mut self, dst: &Bytes, value: Value) {
+    /// collection is empty (Redis never keeps empty collections). Reports `event` of
+    /// `class` for a stored result, `del` for a deleted `dst`.
+    pub fn store_collection(&mut self, dst: &Bytes, value: Value, class: u16, event: &'static str) {
         if value.is_empty_collection() {
             if self.db().remove(dst).is_some() {
                 self.modified(dst);
+                self.notify(crate::notify::class::GENERIC, "del", dst);
             }
         } else {
             self.db().insert(dst, value, 0);
             self.modified(dst);
+            self.notify(class, event, dst);
         }
     }
 
@@ -836,6 +857,7 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
     let db = ctx.client.db;
     // Lazily expired keys go out as DEL before the command that found them.
     ctx.state.propagate_expired(db);
+    crate::notify::publish(ctx.server, ctx.state);
     if ctx.state.propagating() {
         match ctx.propagate_as.take() {
             Some(list) => {

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use super::args::is;
 use super::flags::*;
 use super::{spec, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::config::OutputBufferClass;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec(
@@ -163,12 +162,7 @@ fn punsubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 fn publish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let limit = ctx
-        .server
-        .config()
-        .output_buffer_limit(OutputBufferClass::Pubsub)
-        .hard as usize;
-    let n = ctx.server.pubsub.publish(&a[1], &a[2], limit);
+    let n = ctx.server.publish(&a[1], &a[2]);
     // PUBLISH goes to replicas too, so their subscribers hear it.
     ctx.modified += 1;
     ctx.propagate(a.to_vec());

@@ -12,6 +12,7 @@ use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::value::parse_canonical_i64;
 use crate::keyspace::{Collection, MemberSet, Value, ValueKind};
+use crate::notify::class;
 use crate::resp::ReplyWriter;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -101,6 +102,7 @@ fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         .count();
     if added > 0 {
         ctx.modified(&a[1]);
+        ctx.notify(class::SET, "sadd", &a[1]);
     }
     ctx.out.int(added as i64);
     Ok(())
@@ -117,8 +119,9 @@ fn srem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         .filter(|m| set.remove(&m[..]).is_some())
         .count();
     if removed > 0 {
-        ctx.remove_if_empty(&a[1]);
         ctx.modified(&a[1]);
+        ctx.notify(class::SET, "srem", &a[1]);
+        ctx.remove_if_empty(&a[1]);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -178,8 +181,9 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let Some(count) = count else {
         let member = set.random().expect("sets are never empty").clone();
         set.remove(&member);
-        ctx.remove_if_empty(&key);
         ctx.modified(&key);
+        ctx.notify(class::SET, "spop", &key);
+        ctx.remove_if_empty(&key);
         ctx.propagate(vec![Bytes::from_static(b"SREM"), key, member.clone()]);
         ctx.out.bulk(&member);
         return Ok(());
@@ -192,8 +196,9 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     for m in &popped {
         set.remove(m);
     }
-    ctx.remove_if_empty(&key);
     ctx.modified(&key);
+    ctx.notify(class::SET, "spop", &key);
+    ctx.remove_if_empty(&key);
     if count >= size {
         ctx.propagate(vec![Bytes::from_static(b"DEL"), key]);
     } else {
@@ -258,11 +263,15 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn smove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (src, dst, member) = (&a[1], &a[2], &a[3]);
-    let Some(has) = read_set(ctx, src)?.map(|s| s.contains(&member[..])) else {
+    // Write lookups, as Redis makes them (a missing key is not a keyspace miss).
+    let Some(has) = ctx
+        .write_typed(src, ValueKind::Set)?
+        .map(|v| v.as_set().is_some_and(|s| s.contains(&member[..])))
+    else {
         ctx.out.int(0);
         return Ok(());
     };
-    read_set(ctx, dst)?;
+    ctx.write_typed(dst, ValueKind::Set)?;
     if src == dst {
         ctx.out.int(has as i64);
         return Ok(());
@@ -276,10 +285,13 @@ fn smove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             .expect("checked above"),
     );
     set.remove(&member[..]);
-    ctx.remove_if_empty(src);
     ctx.modified(src);
+    ctx.notify(class::SET, "srem", src);
+    ctx.remove_if_empty(src);
     let set = members_of(ctx.write_or_create(dst, ValueKind::Set, Value::new_set)?);
-    set.insert(Bytes::copy_from_slice(member));
+    if set.insert(Bytes::copy_from_slice(member)) {
+        ctx.notify(class::SET, "sadd", dst);
+    }
     ctx.modified(dst);
     ctx.out.int(1);
     Ok(())
@@ -347,7 +359,12 @@ fn algebra_reply(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
 fn algebra_store(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
     let result = combine(ctx, &a[2..], op)?;
     let len = result.len();
-    ctx.store_collection(&a[1], Value::from_set(result));
+    let event = match op {
+        Algebra::Inter => "sinterstore",
+        Algebra::Union => "sunionstore",
+        Algebra::Diff => "sdiffstore",
+    };
+    ctx.store_collection(&a[1], Value::from_set(result), class::SET, event);
     ctx.out.int(len as i64);
     Ok(())
 }

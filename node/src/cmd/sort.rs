@@ -233,8 +233,11 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult {
     if n > 0 {
         ctx.db().insert(dst, Value::from_list(list), 0);
         ctx.modified(dst);
+        // A list event, as Redis classes it.
+        ctx.notify(crate::notify::class::LIST, "sortstore", dst);
     } else if ctx.db().remove(dst).is_some() {
         ctx.modified(dst);
+        ctx.notify(crate::notify::class::GENERIC, "del", dst);
     }
     ctx.out.int(n as i64);
     Ok(())

@@ -7,6 +7,7 @@ use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::value::reserve_greedy;
 use crate::keyspace::{Value, ValueKind};
+use crate::notify::class;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("get", 2, READONLY | FAST, (1, 1, 1), "string", get),
@@ -146,7 +147,9 @@ fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, absolute_giv
     // A copy, not a clone: the argument's allocation is freed with the request.
     db.insert(key, Value::string(value), keep);
     ctx.modified(key);
+    ctx.notify(class::STRING, "set", key);
     if let Expiry::At(at) = expiry {
+        ctx.notify(class::GENERIC, "expire", key);
         if !absolute_given {
             ctx.propagate(vec![
                 Bytes::from_static(b"SET"),
@@ -261,6 +264,7 @@ fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         Some(v) => {
             ctx.db().remove(&a[1]);
             ctx.modified(&a[1]);
+            ctx.notify(class::GENERIC, "del", &a[1]);
             ctx.propagate(vec![Bytes::from_static(b"DEL"), a[1].clone()]);
             ctx.out.bulk(&v);
         }
@@ -300,11 +304,13 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         Expiry::At(at) if at <= ctx.now => {
             ctx.db().remove(&key);
             ctx.modified(&key);
+            ctx.notify(class::GENERIC, "del", &key);
             ctx.propagate(vec![Bytes::from_static(b"DEL"), key]);
         }
         Expiry::At(at) => {
             ctx.db().set_expire(&key, at);
             ctx.modified(&key);
+            ctx.notify(class::GENERIC, "expire", &key);
             ctx.propagate(vec![
                 Bytes::from_static(b"PEXPIREAT"),
                 key,
@@ -321,6 +327,7 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             {
                 ctx.db().set_expire(&key, 0);
                 ctx.modified(&key);
+                ctx.notify(class::GENERIC, "persist", &key);
                 ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key]);
             } else {
                 ctx.propagate_as = Some(Vec::new());
@@ -371,8 +378,10 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// INCR and its kin (one event name for all four, as in Redis). A write lookup: a
+/// missing key is not a keyspace miss.
 fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
-    let current = match ctx.read_typed(key, ValueKind::Str)? {
+    let current = match ctx.write_typed(key, ValueKind::Str)? {
         Some(v) => args::int(v.as_str().unwrap_or_default())?,
         None => 0,
     };
@@ -380,6 +389,7 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult {
     let value = Value::string(itoa::Buffer::new().format(new).as_bytes());
     ctx.db().set_value_keep_ttl(key, value);
     ctx.modified(key);
+    ctx.notify(class::STRING, "incrby", key);
     ctx.out.int(new);
     Ok(())
 }
@@ -406,13 +416,17 @@ fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let key = a[1].clone();
-    let current = read_string(ctx, &key)?;
+    let current: Option<Box<[u8]>> = ctx
+        .write_typed(&key, ValueKind::Str)?
+        .and_then(|v| v.as_str())
+        .map(Box::from);
     let text = Bytes::from(super::long_double::incr_by_float(
         current.as_deref(),
         &a[2],
     )?);
     ctx.db().set_value_keep_ttl(&key, Value::string(&text));
     ctx.modified(&key);
+    ctx.notify(class::STRING, "incrbyfloat", &key);
     ctx.propagate(vec![
         Bytes::from_static(b"SET"),
         key,
@@ -453,6 +467,7 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
     };
     ctx.modified(key);
+    ctx.notify(class::STRING, "append", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -527,6 +542,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     };
     if !patch.is_empty() {
         ctx.modified(key);
+        ctx.notify(class::STRING, "setrange", key);
     }
     ctx.out.int(len as i64);
     Ok(())

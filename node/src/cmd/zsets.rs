@@ -12,6 +12,7 @@ use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::{is_negative_zero, Collection, SortedSet, Value, ValueKind, ValueRef};
+use crate::notify::class;
 use crate::resp::ReplyWriter;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -381,10 +382,11 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if wrote_negative_zero {
         z.normalize_negative_zero();
     }
-    ctx.remove_if_empty(key);
     if added + updated > 0 {
         ctx.modified(key);
+        ctx.notify(class::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
     }
+    ctx.remove_if_empty(key);
     if f.incr {
         match last {
             Some(s) => ctx.out.double(s),
@@ -399,7 +401,8 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn zincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let delta = args::float(&a[2])?;
     let z = zset_of(ctx.write_or_create(&a[1], ValueKind::ZSet, Value::new_zset)?);
-    let new = z.score(&a[3]).map_or(delta, |cur| cur + delta);
+    let current = z.score(&a[3]);
+    let new = current.map_or(delta, |cur| cur + delta);
     if new.is_nan() {
         ctx.remove_if_empty(&a[1]);
         return Err(CmdError::msg(NAN_SCORE));
@@ -409,6 +412,9 @@ fn zincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         z.normalize_negative_zero();
     }
     ctx.modified(&a[1]);
+    if current != Some(new) {
+        ctx.notify(class::ZSET, "zincr", &a[1]);
+    }
     ctx.out.double(new);
     Ok(())
 }
@@ -722,10 +728,10 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 }
 
 /// Replaces `dst` with `result` (deleting it when empty) and replies with the size.
-fn store_result(ctx: &mut Ctx, dst: &Bytes, mut result: SortedSet) {
+fn store_result(ctx: &mut Ctx, dst: &Bytes, mut result: SortedSet, event: &'static str) {
     result.normalize_negative_zero();
     let len = result.len();
-    ctx.store_collection(dst, Value::from_zset(result));
+    ctx.store_collection(dst, Value::from_zset(result), class::ZSET, event);
     ctx.out.int(len as i64);
 }
 
@@ -739,7 +745,7 @@ fn zrangestore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             result.insert(m.clone(), s);
         }
     }
-    store_result(ctx, &a[1], result);
+    store_result(ctx, &a[1], result, "zrangestore");
     Ok(())
 }
 
@@ -751,8 +757,9 @@ fn zrem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let z = zset_of(value);
     let removed = a[2..].iter().filter(|m| z.remove(m)).count();
     if removed > 0 {
-        ctx.remove_if_empty(&a[1]);
         ctx.modified(&a[1]);
+        ctx.notify(class::ZSET, "zrem", &a[1]);
+        ctx.remove_if_empty(&a[1]);
     }
     ctx.out.int(removed as i64);
     Ok(())
@@ -780,8 +787,14 @@ fn remove_range(ctx: &mut Ctx, a: &[Bytes], by: RangeBy) -> CmdResult {
         z.remove(m);
     }
     if !doomed.is_empty() {
-        ctx.remove_if_empty(&a[1]);
         ctx.modified(&a[1]);
+        let event = match by {
+            RangeBy::Rank => "zremrangebyrank",
+            RangeBy::Score => "zremrangebyscore",
+            RangeBy::Lex => "zremrangebylex",
+        };
+        ctx.notify(class::ZSET, event, &a[1]);
+        ctx.remove_if_empty(&a[1]);
     }
     ctx.out.int(doomed.len() as i64);
     Ok(())
@@ -815,10 +828,11 @@ impl Side {
     }
 }
 
-/// The first existing key among `keys` (WRONGTYPE if it is not a sorted set).
+/// The first existing key among `keys` (WRONGTYPE if it is not a sorted set). Write
+/// lookups, as the pops make in Redis: a missing key is not a keyspace miss.
 fn first_existing(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Option<Bytes>, CmdError> {
     for key in keys {
-        if ctx.read_typed(key, ValueKind::ZSet)?.is_some() {
+        if ctx.write_typed(key, ValueKind::ZSet)?.is_some() {
             return Ok(Some(key.clone()));
         }
     }
@@ -844,10 +858,15 @@ fn pop_members(ctx: &mut Ctx, key: &Bytes, side: Side, count: usize) -> Vec<(Byt
             None => break,
         }
     }
-    ctx.remove_if_empty(key);
     if !popped.is_empty() {
         ctx.modified(key);
+        let event = match side {
+            Side::Min => "zpopmin",
+            Side::Max => "zpopmax",
+        };
+        ctx.notify(class::ZSET, event, key);
     }
+    ctx.remove_if_empty(key);
     popped
 }
 
@@ -1094,10 +1113,10 @@ fn parse_algebra(
     Ok(req)
 }
 
-/// Reads one input of the algebra: a sorted set, a set (scores 1), or nothing.
+/// Reads one input of the algebra: a sorted set, a set (scores 1), or nothing. A read
+/// lookup (a keyspace hit or miss), for the *STORE forms too, as in Redis.
 fn algebra_input(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<(Bytes, f64)>>, CmdError> {
-    let now = ctx.now;
-    match ctx.db().get(key, now).map(|e| e.value.view()) {
+    match ctx.read(key).map(|e| e.value.view()) {
         None => Ok(None),
         Some(ValueRef::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
         Some(ValueRef::Set(s)) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
@@ -1178,7 +1197,12 @@ fn algebra_reply(ctx: &mut Ctx, a: &[Bytes], op: Op) -> CmdResult {
 fn algebra_store(ctx: &mut Ctx, a: &[Bytes], op: Op) -> CmdResult {
     let req = parse_algebra(a, 2, op, true)?;
     let result = compute_algebra(ctx, &req, op)?;
-    store_result(ctx, &a[1], result);
+    let event = match op {
+        Op::Union => "zunionstore",
+        Op::Inter => "zinterstore",
+        Op::Diff => "zdiffstore",
+    };
+    store_result(ctx, &a[1], result, event);
     Ok(())
 }
 

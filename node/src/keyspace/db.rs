@@ -289,6 +289,10 @@ pub struct Db {
     /// Estimated bytes this database has let go of while a snapshot shared them: deleted
     /// or overwritten entries and copied segment tables, freed only when the snapshot is.
     retained: usize,
+    /// Keys created since the last [`Db::take_created`], recorded only while
+    /// `record_created` (the `new` keyspace event is enabled).
+    created: Vec<Bytes>,
+    pub record_created: bool,
 }
 
 impl Default for Db {
@@ -313,7 +317,14 @@ impl Db {
             touched: None,
             snapshots: SnapshotToken::default(),
             retained: 0,
+            created: Vec::new(),
+            record_created: false,
         }
+    }
+
+    /// The keys created since the last call (see `record_created`).
+    pub fn take_created(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.created)
     }
 
     fn hash(&self, key: &[u8]) -> u64 {
@@ -693,6 +704,9 @@ impl Db {
                 if expire_at != 0 {
                     self.expiry_index
                         .insert((expire_at, Bytes::copy_from_slice(key.bytes())));
+                }
+                if self.record_created {
+                    self.created.push(Bytes::copy_from_slice(key.bytes()));
                 }
                 let slot = SharedSlot::new(Slot {
                     key: key.into_stored(),
