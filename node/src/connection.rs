@@ -285,6 +285,7 @@ impl Connection {
                 clock,
                 block: None,
                 timed_out: first && timed_out_first,
+                retrying: false,
                 propagate_as: None,
                 modified: 0,
                 in_exec: false,

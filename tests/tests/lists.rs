@@ -188,3 +188,69 @@ fn blocking_pops_time_out_and_never_block_inside_exec() {
     );
     assert_reply(&mut c, &["EXEC"], "*2\r\n*-1\r\n$-1\r\n");
 }
+
+/// Redis 7.0 serves a blocked pop only from a key of the type it waits for: a key that
+/// becomes another type while the client waits is passed over, not a WRONGTYPE error
+/// (that came with 7.2). Whenever the woken client looks again, the first key is still a
+/// string, so a WRONGTYPE there would show whatever the timing.
+#[test]
+fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
+    let Some(mut d) = Differential::start(&[]) else {
+        return;
+    };
+    let cases: [(&[&str], &[&str], &[&str]); 3] = [
+        (
+            &["BLPOP", "k", "other", "0"],
+            &["SET", "k", "string"],
+            &["RPUSH", "other", "v"],
+        ),
+        (
+            &["BZPOPMIN", "z", "zother", "0"],
+            &["SADD", "z", "member"],
+            &["ZADD", "zother", "1", "m"],
+        ),
+        (
+            &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"],
+            &["HSET", "src", "f", "v"],
+            &["HSET", "src2", "f", "v"],
+        ),
+    ];
+    for (blocking, retype, serve) in cases {
+        let mut waiting = [d.tandem.client(), d.redis.client()];
+        for (c, mut probe) in waiting
+            .iter_mut()
+            .zip([d.tandem.client(), d.redis.client()])
+        {
+            c.send(blocking);
+            wait_until(Duration::from_secs(5), "the client blocked", || {
+                probe
+                    .cmd(&["INFO", "clients"])
+                    .info_field("blocked_clients")
+                    == Some("1".into())
+            });
+        }
+        d.check(retype);
+        d.check(serve);
+        if blocking[0] == "BLMOVE" {
+            // Nothing to serve it: it times out neither; end it by its source turning back
+            // into a list.
+            d.check(&["DEL", "src"]);
+            d.check(&["RPUSH", "src", "x"]);
+        }
+        let [t, r] = &mut waiting;
+        assert_eq!(
+            String::from_utf8_lossy(&t.read_raw()),
+            String::from_utf8_lossy(&r.read_raw()),
+            "{blocking:?}"
+        );
+    }
+    // A wait that times out on a key of another type replies as a timeout.
+    let mut waiting = [d.tandem.client(), d.redis.client()];
+    for c in waiting.iter_mut() {
+        c.send(&["BLPOP", "t", "0.2"]);
+    }
+    d.check(&["SET", "t", "string"]);
+    let [t, r] = &mut waiting;
+    assert_eq!(t.read_raw(), b"*-1\r\n");
+    assert_eq!(r.read_raw(), b"*-1\r\n");
+}

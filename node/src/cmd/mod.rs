@@ -310,6 +310,10 @@ pub struct Ctx<'a> {
     /// True when re-run after a wake-up or timeout (a blocking command then replies nil
     /// on timeout instead of blocking again).
     pub timed_out: bool,
+    /// True while a command that blocked runs again (woken, or timed out). Redis 7.0 serves
+    /// a blocked client only from a key of the type it waits for: a key that meanwhile
+    /// became another type is skipped then, not a WRONGTYPE error as on the first run.
+    pub retrying: bool,
     /// The propagated form when it differs from the command as received; `Some(vec![])`
     /// propagates nothing.
     pub propagate_as: Option<Vec<Vec<Bytes>>>,
@@ -616,6 +620,7 @@ pub fn execute_detached(
         clock: quanta::Instant::now(),
         block: None,
         timed_out: true,
+        retrying: false,
         propagate_as: None,
         modified: 0,
         in_exec: false,
@@ -847,6 +852,7 @@ pub fn run_command(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], in
         .command_stats
         .count_errors(ctx.out, !ctx.client.uncounted);
     let resumed = std::mem::take(&mut ctx.client.resumed_call);
+    ctx.retrying = resumed;
     ctx.state.dbs[ctx.client.db].begin_command();
     let started = ctx.clock;
     let result = (spec.handler)(ctx, args);
