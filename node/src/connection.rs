@@ -93,6 +93,7 @@ pub async fn serve<S>(
         limits: (server.limits_version(), server.limits()),
         parser: RequestParser::new(server.limits().parse),
         parse_more: false,
+        blocked_since: None,
     };
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
@@ -171,6 +172,10 @@ struct Connection {
     parser: RequestParser,
     /// Requests were left in `inbuf` to be parsed after the one before them ran.
     parse_more: bool,
+    /// When the blocked command first blocked: a command woken for nothing (another client
+    /// took the element, the key changed type) blocks again until its first deadline, as
+    /// Redis keeps it, not for a whole new timeout.
+    blocked_since: Option<tokio::time::Instant>,
 }
 
 impl Connection {
@@ -298,6 +303,7 @@ impl Connection {
                 self.pending.push_front(args);
                 break Outcome::Blocked(req);
             }
+            self.blocked_since = None;
             match self.client.reply_mode {
                 ReplyMode::On => {}
                 ReplyMode::Off => self.out.truncate(mark),
@@ -357,7 +363,10 @@ impl Connection {
         stream: &mut S,
         req: BlockRequest,
     ) -> std::io::Result<Option<bool>> {
-        let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
+        let since = *self
+            .blocked_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        let deadline = req.timeout.map(|t| since + t);
         let server = self.server.clone();
         let _counted = BlockedGauge::enter(&server.stats, deadline.is_some());
         let result = loop {

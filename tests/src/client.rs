@@ -212,6 +212,17 @@ impl Client {
         Some(parse_reply(&raw).expect("complete reply").0)
     }
 
+    /// The next reply's bytes if one arrives within `wait`; None otherwise (a reply still
+    /// on its way is kept for the next read).
+    pub fn reply_within(&mut self, wait: Duration) -> Option<Vec<u8>> {
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let reply = self.try_read_raw();
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        reply
+    }
+
     fn try_read_raw(&mut self) -> Option<Vec<u8>> {
         loop {
             if !self.buf.is_empty() {

@@ -254,3 +254,43 @@ fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
     assert_eq!(t.read_raw(), b"*-1\r\n");
     assert_eq!(r.read_raw(), b"*-1\r\n");
 }
+
+/// A wait woken for nothing (the element went elsewhere) goes on until its first
+/// deadline: woken over and over, it still times out, as in Redis.
+#[test]
+fn a_blocked_pop_woken_for_nothing_keeps_its_deadline() {
+    let tandem = Node::tandem(&[]);
+    let redis = Node::redis(&[]);
+    for node in std::iter::once(&tandem).chain(redis.as_ref()) {
+        let mut waiting = node.client();
+        let mut other = node.client();
+        waiting.send(&["BLPOP", "q", "1"]);
+        wait_until(Duration::from_secs(5), "the client blocked", || {
+            other
+                .cmd(&["INFO", "clients"])
+                .info_field("blocked_clients")
+                == Some("1".into())
+        });
+        // Each transaction writes q (waking the waiter) and leaves it empty.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let reply = loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{:?}: the BLPOP never timed out",
+                node.kind
+            );
+            for cmd in [
+                &["MULTI"][..],
+                &["RPUSH", "q", "x"],
+                &["LPOP", "q"],
+                &["EXEC"],
+            ] {
+                other.cmd(cmd);
+            }
+            if let Some(reply) = waiting.reply_within(Duration::from_millis(10)) {
+                break reply;
+            }
+        };
+        assert_eq!(reply, b"*-1\r\n", "{:?}", node.kind);
+    }
+}
