@@ -42,7 +42,12 @@ struct Watched {
 
 impl Watched {
     fn start(flags: &str) -> Option<Watched> {
-        let d = Differential::start(&["--notify-keyspace-events", flags])?;
+        let d = Differential::start(&[
+            "--notify-keyspace-events",
+            flags,
+            "--enable-debug-command",
+            "local",
+        ])?;
         let sub_t = subscriber(d.tandem.client());
         let sub_r = subscriber(d.redis.client());
         Some(Watched { d, sub_t, sub_r })
@@ -411,5 +416,50 @@ fn evicted_keys_are_reported_once_each() {
             .iter()
             .all(|e| e.starts_with("__keyevent@0__:evicted k")),
         "{events:?}"
+    );
+}
+
+/// The server's clock, in milliseconds (TIME).
+fn server_ms(c: &mut Client) -> u64 {
+    let t = c.cmd(&["TIME"]).strings();
+    t[0].parse::<u64>().expect("seconds") * 1000 + t[1].parse::<u64>().expect("micros") / 1000
+}
+
+#[test]
+fn overwriting_an_expired_key_reports_its_expiry_then_a_new_key() {
+    let Some(mut w) = Watched::start("KEAn") else {
+        return;
+    };
+    w.run(&[
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "0"],
+        &["SET", "o", "v", "PX", "1"],
+        &["SET", "o2", "v", "PX", "1"],
+        &["SADD", "o3", "m"],
+        &["PEXPIRE", "o3", "1"],
+    ]);
+    // Past the keys' time without looking them up (which would expire them).
+    for c in [&mut w.d.t, &mut w.d.r] {
+        let start = server_ms(c);
+        wait_until(Duration::from_secs(5), "2 ms passed", || {
+            server_ms(c) > start + 2
+        });
+    }
+    let events = w.run(&[
+        &["SET", "o", "w"],
+        &["MSET", "o2", "w"],
+        &["SUNIONSTORE", "o3", "nokey"],
+        &["SADD", "s", "m"],
+        &["SUNIONSTORE", "o3", "s"],
+    ]);
+    assert_eq!(
+        events[..6],
+        [
+            "__keyspace@0__:o expired",
+            "__keyevent@0__:expired o",
+            "__keyspace@0__:o new",
+            "__keyevent@0__:new o",
+            "__keyspace@0__:o set",
+            "__keyevent@0__:set o",
+        ]
     );
 }

@@ -267,7 +267,9 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> Result<bool, CmdError
     let stamp = db.access_stamp(src);
     let entry = db.remove(src).expect("checked above");
     let expire = entry.expire_at().unwrap_or(0);
-    // The key replaces `dst` whole, access stamp included.
+    // The key replaces `dst` whole, access stamp included (an expired `dst` expires
+    // first, as Redis's lookup of it does).
+    db.contains(dst, now);
     db.remove(dst);
     db.insert(dst, entry.value, expire);
     if let Some(stamp) = stamp {
@@ -310,8 +312,12 @@ fn move_(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ));
     }
     let now = ctx.now;
-    if ctx.state.dbs[src_db].get(&a[1], now).is_none() || ctx.state.dbs[target].contains(&a[1], now)
-    {
+    let movable = ctx.state.dbs[src_db].get(&a[1], now).is_some()
+        && !ctx.state.dbs[target].contains(&a[1], now);
+    // An expired key the lookup found in the target goes out as DEL before the MOVE, not
+    // with a later command of that database (after which it would delete the moved key).
+    ctx.state.propagate_expired(target);
+    if !movable {
         ctx.out.int(0);
         return Ok(());
     }
@@ -359,7 +365,11 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    if !replace && ctx.state.dbs[target].contains(&a[2], now) {
+    // Looked up in any case, so an expired destination expires (and goes out as DEL,
+    // before the COPY) as Redis's lookup makes it.
+    let exists = ctx.state.dbs[target].contains(&a[2], now);
+    ctx.state.propagate_expired(target);
+    if !replace && exists {
         ctx.out.int(0);
         return Ok(());
     }
@@ -432,7 +442,9 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_ms: bool, absolute: bool) -> 
         ctx.out.int(0);
         return Ok(());
     }
-    if at <= now as i64 {
+    // A time already past deletes the key, except on a replica applying its master's
+    // stream: there the expiry is set and the master's DEL follows, as in Redis.
+    if at <= now as i64 && !ctx.client.is_master {
         ctx.db().remove(&key);
         ctx.modified(&key);
         ctx.notify(class::GENERIC, "del", &key);

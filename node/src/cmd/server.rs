@@ -745,8 +745,8 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.server.set_active_expire(a[2].as_ref() != b"0");
         ctx.out.ok();
     } else if is(sub, "OBJECT") && a.len() == 3 {
-        let now = ctx.now;
-        let Some(entry) = ctx.db().get_untouched(&a[2], now) else {
+        // Looked at, not looked up (no expiry), as Redis's dictFind.
+        let Some(entry) = ctx.db().peek(&a[2]) else {
             return Err(CmdError::NoSuchKey);
         };
         let text = format!(
@@ -780,8 +780,8 @@ fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if a.len() == 5 && args::int(&a[4])? < 0 {
             return Err(CmdError::Syntax);
         }
-        let now = ctx.now;
-        match ctx.db().get_untouched(&a[2], now) {
+        // Looked at, not looked up: an expired key is measured, not expired (dictFind).
+        match ctx.db().peek(&a[2]) {
             Some(e) => {
                 let n = e.memory_usage(a[2].len());
                 ctx.out.int(n as i64);

@@ -689,6 +689,15 @@ impl Db {
                 }
                 let slot = own_slot(seg.get_mut(i), &mut self.retained);
                 let old = std::mem::replace(&mut slot.entry, entry);
+                // Overwriting a key whose time had passed (no lookup or expiry pass had
+                // found it yet) expires it, then creates a new one, as Redis's lookup
+                // before the write does: a DEL to propagate, `expired` and `new` events.
+                if self.delete_expired && old.expire_at != 0 && old.expire_at <= super::now_ms() {
+                    self.expired.push(Bytes::copy_from_slice(key.bytes()));
+                    if self.record_created {
+                        self.created.push(Bytes::copy_from_slice(key.bytes()));
+                    }
+                }
                 if old.expire_at != expire_at {
                     let owned = Bytes::copy_from_slice(key.bytes());
                     if old.expire_at != 0 {
