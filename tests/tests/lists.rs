@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tandem_tests::client::assert_reply;
-use tandem_tests::{wait_until, Differential, Node};
+use tandem_tests::{wait_until, Client, Differential, Node};
 
 #[test]
 fn list_commands_match_redis() {
@@ -189,6 +189,18 @@ fn blocking_pops_time_out_and_never_block_inside_exec() {
     assert_reply(&mut c, &["EXEC"], "*2\r\n*-1\r\n$-1\r\n");
 }
 
+/// Sends the blocking command `args` on `waiting` and returns once the server (asked
+/// through `observer`) counts one blocked client.
+fn send_blocked(waiting: &mut Client, observer: &mut Client, args: &[&str]) {
+    waiting.send(args);
+    wait_until(Duration::from_secs(5), "the client blocked", || {
+        observer
+            .cmd(&["INFO", "clients"])
+            .info_field("blocked_clients")
+            == Some("1".into())
+    });
+}
+
 /// Redis 7.0 serves a blocked pop only from a key of the type it waits for: a key that
 /// becomes another type while the client waits is passed over, not a WRONGTYPE error
 /// (that came with 7.2). Whenever the woken client looks again, the first key is still a
@@ -217,18 +229,8 @@ fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
     ];
     for (blocking, retype, serve) in cases {
         let mut waiting = [d.tandem.client(), d.redis.client()];
-        for (c, mut probe) in waiting
-            .iter_mut()
-            .zip([d.tandem.client(), d.redis.client()])
-        {
-            c.send(blocking);
-            wait_until(Duration::from_secs(5), "the client blocked", || {
-                probe
-                    .cmd(&["INFO", "clients"])
-                    .info_field("blocked_clients")
-                    == Some("1".into())
-            });
-        }
+        send_blocked(&mut waiting[0], &mut d.t, blocking);
+        send_blocked(&mut waiting[1], &mut d.r, blocking);
         d.check(retype);
         d.check(serve);
         if blocking[0] == "BLMOVE" {
@@ -246,9 +248,8 @@ fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
     }
     // A wait that times out on a key of another type replies as a timeout.
     let mut waiting = [d.tandem.client(), d.redis.client()];
-    for c in waiting.iter_mut() {
-        c.send(&["BLPOP", "t", "0.2"]);
-    }
+    send_blocked(&mut waiting[0], &mut d.t, &["BLPOP", "t", "1"]);
+    send_blocked(&mut waiting[1], &mut d.r, &["BLPOP", "t", "1"]);
     d.check(&["SET", "t", "string"]);
     let [t, r] = &mut waiting;
     assert_eq!(t.read_raw(), b"*-1\r\n");
@@ -264,13 +265,7 @@ fn a_blocked_pop_woken_for_nothing_keeps_its_deadline() {
     for node in std::iter::once(&tandem).chain(redis.as_ref()) {
         let mut waiting = node.client();
         let mut other = node.client();
-        waiting.send(&["BLPOP", "q", "1"]);
-        wait_until(Duration::from_secs(5), "the client blocked", || {
-            other
-                .cmd(&["INFO", "clients"])
-                .info_field("blocked_clients")
-                == Some("1".into())
-        });
+        send_blocked(&mut waiting, &mut other, &["BLPOP", "q", "1"]);
         // Each transaction writes q (waking the waiter) and leaves it empty.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let reply = loop {
