@@ -161,11 +161,22 @@ impl EngineState {
             })
     }
 
-    /// Reports keyspace event `event` of `class` on `key` in `db`, after the `new` events
-    /// of keys the command created so far (Redis reports a key's creation first).
+    /// Reports keyspace event `event` of `class` on `key` in `db`, after the `expired` and
+    /// `new` events of keys the command expired or created so far (Redis reports those
+    /// when they happen, so before).
     pub fn notify(&mut self, class: u16, event: &'static str, db: usize, key: &[u8]) {
+        self.report_expired(db);
         self.report_created(db);
         self.events.push(class, event, db, key);
+    }
+
+    /// Queues the `expired` events of the keys `db` found expired since the last report.
+    pub fn report_expired(&mut self, db: usize) {
+        if self.events.enabled(crate::notify::class::EXPIRED) {
+            for key in self.dbs[db].newly_expired() {
+                self.events.push_expired(db, key);
+            }
+        }
     }
 
     /// Queues the `new` events of the keys created in `db` since the last report.
@@ -326,11 +337,10 @@ impl EngineState {
 
     /// Propagates DEL for keys that expired in `db` during the last command.
     pub fn propagate_expired(&mut self, db: usize) {
+        self.report_expired(db);
         let expired = self.dbs[db].drain_expired();
         for key in expired {
             self.stats.expired_keys += 1;
-            self.events
-                .push_first(crate::notify::class::EXPIRED, "expired", db, &key);
             self.touch(db, &key);
             self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
         }

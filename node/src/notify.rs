@@ -126,16 +126,20 @@ impl KeyspaceEvents {
         }
     }
 
-    /// Queues `name` ahead of the events already waiting: expiry found during a command
-    /// happened before the command's own changes.
-    pub fn push_first(&mut self, class: u16, name: &'static str, db: usize, key: &[u8]) {
-        if self.enabled(class) {
+    /// Queues the `expired` event of `key`: next, or, when the lookup that expired it
+    /// already reported the miss, just before that `keymiss` (the expiry came first).
+    pub fn push_expired(&mut self, db: usize, key: &[u8]) {
+        if self.enabled(class::EXPIRED) {
             let event = Event {
                 db,
-                name,
+                name: "expired",
                 key: Bytes::copy_from_slice(key),
             };
-            let at = self.pending.iter().take_while(|e| e.name == name).count();
+            let at = self
+                .pending
+                .iter()
+                .position(|e| e.db == db && e.name == "keymiss" && e.key == key)
+                .unwrap_or(self.pending.len());
             self.pending.insert(at, event);
         }
     }
@@ -211,22 +215,41 @@ mod tests {
         assert_eq!(parse_flags("Kq"), None);
     }
 
+    /// What `events` publishes now, as `channel payload` lines.
+    fn published(events: &mut KeyspaceEvents) -> Vec<String> {
+        let mut out = vec![];
+        events.publish_pending(|c, p| out.push(format!("{c:?} {p:?}")));
+        out
+    }
+
     #[test]
     fn events_publish_keyspace_then_keyevent_only_when_enabled() {
         let mut events = KeyspaceEvents::default();
         events.configure(parse_flags("KEl").unwrap());
         events.push(class::STRING, "set", 0, b"s");
         events.push(class::LIST, "lpush", 3, b"l");
-        events.push_first(class::LIST, "lpop", 3, b"x");
-        let mut out = vec![];
-        events.publish_pending(|c, p| out.push(format!("{c:?} {p:?}")));
+        events.push(class::KEY_MISS, "keymiss", 3, b"x");
+        events.push_expired(3, b"x");
         assert_eq!(
-            out,
+            published(&mut events),
             [
-                r#"b"__keyspace@3__:x" b"lpop""#,
-                r#"b"__keyevent@3__:lpop" b"x""#,
                 r#"b"__keyspace@3__:l" b"lpush""#,
                 r#"b"__keyevent@3__:lpush" b"l""#,
+            ]
+        );
+        events.configure(parse_flags("KEmx").unwrap());
+        events.push(class::KEY_MISS, "keymiss", 3, b"x");
+        events.push_expired(3, b"x");
+        events.push_expired(3, b"y");
+        assert_eq!(
+            published(&mut events),
+            [
+                r#"b"__keyspace@3__:x" b"expired""#,
+                r#"b"__keyevent@3__:expired" b"x""#,
+                r#"b"__keyspace@3__:x" b"keymiss""#,
+                r#"b"__keyevent@3__:keymiss" b"x""#,
+                r#"b"__keyspace@3__:y" b"expired""#,
+                r#"b"__keyevent@3__:expired" b"y""#,
             ]
         );
         assert!(!events.has_pending());

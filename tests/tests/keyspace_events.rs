@@ -427,7 +427,7 @@ fn server_ms(c: &mut Client) -> u64 {
 
 #[test]
 fn overwriting_an_expired_key_reports_its_expiry_then_a_new_key() {
-    let Some(mut w) = Watched::start("KEAn") else {
+    let Some(mut w) = Watched::start("KEAnm") else {
         return;
     };
     w.run(&[
@@ -436,6 +436,11 @@ fn overwriting_an_expired_key_reports_its_expiry_then_a_new_key() {
         &["SET", "o2", "v", "PX", "1"],
         &["SADD", "o3", "m"],
         &["PEXPIRE", "o3", "1"],
+        &["SET", "live", "v"],
+        &["MSET", "o4", "v", "o5", "v", "o6", "v"],
+        &["PEXPIRE", "o4", "1"],
+        &["PEXPIRE", "o5", "1"],
+        &["PEXPIRE", "o6", "1"],
     ]);
     // Past the keys' time without looking them up (which would expire them).
     for c in [&mut w.d.t, &mut w.d.r] {
@@ -450,6 +455,10 @@ fn overwriting_an_expired_key_reports_its_expiry_then_a_new_key() {
         &["SUNIONSTORE", "o3", "nokey"],
         &["SADD", "s", "m"],
         &["SUNIONSTORE", "o3", "s"],
+        // Multi-key commands: each expiry where its lookup found it.
+        &["DEL", "live", "o4"],
+        &["MGET", "nokey", "o5"],
+        &["EXISTS", "nokey", "o6", "nokey"],
     ]);
     assert_eq!(
         events[..6],

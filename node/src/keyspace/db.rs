@@ -275,6 +275,8 @@ pub struct Db {
     /// Keys found expired (lazily or actively) since the last drain; the engine propagates
     /// them as DEL to replicas and the AOF.
     expired: Vec<Bytes>,
+    /// How many of `expired` [`Db::newly_expired`] has handed out.
+    expired_reported: usize,
     /// When false (a replica), expired keys read as missing but are not deleted: the master
     /// sends the DEL.
     pub delete_expired: bool,
@@ -311,6 +313,7 @@ impl Db {
             len: 0,
             expiry_index: BTreeSet::new(),
             expired: Vec::new(),
+            expired_reported: 0,
             delete_expired: true,
             clock_secs: 0,
             access: AccessTracking::Lru,
@@ -456,7 +459,16 @@ impl Db {
 
     /// Takes the keys that expired since the last call.
     pub fn drain_expired(&mut self) -> Vec<Bytes> {
+        self.expired_reported = 0;
         std::mem::take(&mut self.expired)
+    }
+
+    /// The keys found expired since the last call (still listed for
+    /// [`Db::drain_expired`]): their `expired` events, reported as they happen.
+    pub fn newly_expired(&mut self) -> &[Bytes] {
+        let from = self.expired_reported.min(self.expired.len());
+        self.expired_reported = self.expired.len();
+        &self.expired[from..]
     }
 
     fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
