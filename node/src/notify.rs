@@ -172,8 +172,10 @@ pub fn publish(server: &crate::server::Server, state: &mut crate::engine::Engine
         }
     }
     if state.events.has_pending() {
+        // Read once for the batch, not per message.
+        let limit = server.pubsub_output_limit();
         state.events.publish_pending(|channel, payload| {
-            server.publish(channel, payload);
+            server.pubsub.publish(channel, payload, limit);
         });
     }
 }

@@ -341,11 +341,15 @@ impl Server {
     /// disconnecting those over the pub/sub output buffer hard limit; returns how many
     /// received it.
     pub fn publish(&self, channel: &Bytes, payload: &Bytes) -> usize {
-        let limit = self
-            .config()
+        self.pubsub
+            .publish(channel, payload, self.pubsub_output_limit())
+    }
+
+    /// The pub/sub clients' output buffer hard limit (`client-output-buffer-limit pubsub`).
+    pub fn pubsub_output_limit(&self) -> usize {
+        self.config()
             .output_buffer_limit(crate::config::OutputBufferClass::Pubsub)
-            .hard as usize;
-        self.pubsub.publish(channel, payload, limit)
+            .hard as usize
     }
 
     /// Re-reads the TLS certificate, key and CA files (SIGHUP); a failure keeps the

@@ -238,16 +238,11 @@ fn take_n(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> Vec<Bytes> {
     popped
 }
 
-/// Whether `key` holds a non-empty list (WRONGTYPE for another type, unless a blocked
-/// command is [retrying](Ctx::retrying)). A write lookup, as the pops make in Redis: a
-/// missing key is not a keyspace miss.
+/// Whether `key` holds a non-empty list to pop from (see [`Ctx::pop_source`]).
 fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
-    let retrying = ctx.retrying;
-    match ctx.write_typed(key, ValueKind::List) {
-        Ok(value) => Ok(value.is_some_and(|v| v.as_list().is_some_and(|l| !l.is_empty()))),
-        Err(CmdError::WrongType) if retrying => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(ctx
+        .pop_source(key, ValueKind::List)?
+        .is_some_and(|v| v.as_list().is_some_and(|l| !l.is_empty())))
 }
 
 fn pop(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult {

@@ -407,6 +407,21 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The value a pop may take from `key`: a write lookup (no keyspace hit or miss, as
+    /// the pops make in Redis), WRONGTYPE for another type, except while a blocked command
+    /// is [retrying](Ctx::retrying), when such a key is passed over as absent.
+    pub fn pop_source(
+        &mut self,
+        key: &[u8],
+        kind: ValueKind,
+    ) -> Result<Option<&mut Value>, CmdError> {
+        let retrying = self.retrying;
+        match self.write_typed(key, kind) {
+            Err(CmdError::WrongType) if retrying => Ok(None),
+            found => found,
+        }
+    }
+
     /// The value of `key` of `kind`, created empty with `make` when absent.
     pub fn write_or_create(
         &mut self,
@@ -424,15 +439,13 @@ impl<'a> Ctx<'a> {
 
     /// Deletes `key` if its collection became empty (Redis never keeps empty collections),
     /// reporting the `del` event; the caller reports its own event (`lpop`, `srem`...)
-    /// first, as Redis orders them. Returns whether it deleted.
-    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
+    /// first, as Redis orders them.
+    pub fn remove_if_empty(&mut self, key: &[u8]) {
         let db = self.db();
-        let empty = db.peek(key).is_some_and(|e| e.value.is_empty_collection());
-        if empty {
+        if db.peek(key).is_some_and(|e| e.value.is_empty_collection()) {
             db.remove(key);
             self.notify(crate::notify::class::GENERIC, "del", key);
         }
-        empty
     }
 
     /// Whether a blocking command that found nothing must reply as timed out instead of

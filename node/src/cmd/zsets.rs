@@ -828,17 +828,11 @@ impl Side {
     }
 }
 
-/// The first existing key among `keys` (WRONGTYPE if it is not a sorted set, unless a
-/// blocked command is [retrying](Ctx::retrying)). Write lookups, as the pops make in
-/// Redis: a missing key is not a keyspace miss.
+/// The first sorted set among `keys` to pop from (see [`Ctx::pop_source`]).
 fn first_existing(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Option<Bytes>, CmdError> {
-    let retrying = ctx.retrying;
     for key in keys {
-        match ctx.write_typed(key, ValueKind::ZSet) {
-            Ok(Some(_)) => return Ok(Some(key.clone())),
-            Ok(None) => {}
-            Err(CmdError::WrongType) if retrying => {}
-            Err(e) => return Err(e),
+        if ctx.pop_source(key, ValueKind::ZSet)?.is_some() {
+            return Ok(Some(key.clone()));
         }
     }
     Ok(None)
