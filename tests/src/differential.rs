@@ -57,6 +57,30 @@ impl Differential {
         t
     }
 
+    /// Sends the blocking command `args` on a new client of each server and returns those
+    /// clients once both servers have them blocked.
+    pub fn block(&mut self, args: &[&str]) -> (Client, Client) {
+        let mut t = self.tandem.client();
+        let mut r = self.redis.client();
+        t.send(args);
+        r.send(args);
+        self.wait_both_blocked();
+        (t, r)
+    }
+
+    /// Waits until each server has one blocked client. Both are polled as often, so their
+    /// INFO counts stay equal.
+    pub fn wait_both_blocked(&mut self) {
+        let blocked = |c: &mut Client| {
+            c.cmd(&["INFO", "clients"]).info_field("blocked_clients") == Some("1".into())
+        };
+        crate::wait_until(
+            std::time::Duration::from_secs(5),
+            "a blocked client on both",
+            || blocked(&mut self.t) & blocked(&mut self.r),
+        );
+    }
+
     /// Sends `args` to both and returns both replies without comparing (for values that
     /// legitimately differ, like run ids or random members).
     pub fn both(&mut self, args: &[&str]) -> (Reply, Reply) {

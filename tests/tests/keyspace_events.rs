@@ -296,16 +296,7 @@ fn served_blocked_clients_report_their_pops_after_the_push() {
     let Some(mut w) = Watched::start("KEA") else {
         return;
     };
-    let mut waiting_t = w.d.tandem.client();
-    let mut waiting_r = w.d.redis.client();
-    for c in [&mut waiting_t, &mut waiting_r] {
-        c.send(&["BLPOP", "q", "0"]);
-    }
-    for c in [&mut w.d.t, &mut w.d.r] {
-        wait_until(Duration::from_secs(5), "the BLPOP blocked", || {
-            c.cmd(&["INFO", "clients"]).info_field("blocked_clients") == Some("1".into())
-        });
-    }
+    let (mut waiting_t, mut waiting_r) = w.d.block(&["BLPOP", "q", "0"]);
     w.d.check(&["RPUSH", "q", "a", "b"]);
     assert_eq!(waiting_t.read(), waiting_r.read());
     let events = w.events();

@@ -228,9 +228,7 @@ fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
         ),
     ];
     for (blocking, retype, serve) in cases {
-        let mut waiting = [d.tandem.client(), d.redis.client()];
-        send_blocked(&mut waiting[0], &mut d.t, blocking);
-        send_blocked(&mut waiting[1], &mut d.r, blocking);
+        let (mut t, mut r) = d.block(blocking);
         d.check(retype);
         d.check(serve);
         if blocking[0] == "BLMOVE" {
@@ -239,7 +237,6 @@ fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
             d.check(&["DEL", "src"]);
             d.check(&["RPUSH", "src", "x"]);
         }
-        let [t, r] = &mut waiting;
         assert_eq!(
             String::from_utf8_lossy(&t.read_raw()),
             String::from_utf8_lossy(&r.read_raw()),
@@ -247,11 +244,8 @@ fn a_blocked_pop_passes_over_a_key_that_became_another_type() {
         );
     }
     // A wait that times out on a key of another type replies as a timeout.
-    let mut waiting = [d.tandem.client(), d.redis.client()];
-    send_blocked(&mut waiting[0], &mut d.t, &["BLPOP", "t", "1"]);
-    send_blocked(&mut waiting[1], &mut d.r, &["BLPOP", "t", "1"]);
+    let (mut t, mut r) = d.block(&["BLPOP", "t", "1"]);
     d.check(&["SET", "t", "string"]);
-    let [t, r] = &mut waiting;
     assert_eq!(t.read_raw(), b"*-1\r\n");
     assert_eq!(r.read_raw(), b"*-1\r\n");
 }

@@ -4,9 +4,9 @@
 //! count, name and argument must be the same.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use tandem_tests::{wait_until, Client, Differential, Node, Reply};
+use tandem_tests::{Client, Differential, Node, Reply};
 
 /// `cmdstat_<name>` → the fields of its line, without the timings.
 fn command_counts(info: &Reply) -> BTreeMap<String, String> {
@@ -69,30 +69,6 @@ fn histogram_calls(reply: &Reply) -> BTreeMap<String, i64> {
         .collect()
 }
 
-fn blocked_clients(c: &mut Client) -> String {
-    info_field(&c.cmd(&["INFO", "clients"]), "blocked_clients")
-}
-
-/// Sends `BLPOP key 5` on a new client of each server and waits until both block.
-fn block_on(d: &mut Differential, key: &str) -> (Client, Client) {
-    let mut t = d.tandem.client();
-    let mut r = d.redis.client();
-    t.send(&["BLPOP", key, "5"]);
-    r.send(&["BLPOP", key, "5"]);
-    wait_both_blocked(d);
-    (t, r)
-}
-
-/// Waits until each server has one blocked client. Both are polled as often, so their
-/// INFO counts stay equal.
-fn wait_both_blocked(d: &mut Differential) {
-    wait_until(Duration::from_secs(5), "a blocked client on both", || {
-        let t = blocked_clients(&mut d.t);
-        let r = blocked_clients(&mut d.r);
-        t == "1" && r == "1"
-    });
-}
-
 /// INFO clients' `clients_in_timeout_table` of both servers.
 fn timeout_table(d: &mut Differential) -> (String, String) {
     (
@@ -134,7 +110,7 @@ fn command_error_and_latency_stats_match_redis() {
         d.check(cmd);
     }
     // A BLPOP served after it blocked counts one call, timed when it is served.
-    let (mut t, mut r) = block_on(&mut d, "q");
+    let (mut t, mut r) = d.block(&["BLPOP", "q", "5"]);
     assert_eq!(timeout_table(&mut d), ("1".into(), "1".into()));
     d.check(&["RPUSH", "q", "v"]);
     assert_eq!(t.read(), r.read());
@@ -204,7 +180,7 @@ fn command_error_and_latency_stats_match_redis() {
     let mut wr = d.redis.client();
     wt.send(&["WAIT", "1", "0"]);
     wr.send(&["WAIT", "1", "0"]);
-    wait_both_blocked(&mut d);
+    d.wait_both_blocked();
     assert_eq!(timeout_table(&mut d), ("0".into(), "0".into()));
 }
 
