@@ -44,7 +44,8 @@ impl BusyPoll {
         }
     }
 
-    /// CONFIG SET busy-poll-us: takes effect at the next burst of traffic.
+    /// CONFIG SET busy-poll-us: applies at once (the polling task re-reads the window on
+    /// every turn, and is woken if polling was off).
     pub fn set_window(&self, window_us: u64) {
         if self.window_us.swap(window_us, Ordering::Relaxed) != window_us {
             self.wake.notify_one();
