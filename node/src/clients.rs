@@ -47,6 +47,58 @@ pub struct ClientInfo {
     outbound: mpsc::UnboundedSender<Outbound>,
     pub killed: std::sync::atomic::AtomicBool,
     pub tls: bool,
+    /// The socket's file descriptor (CLIENT LIST `fd=`), -1 for internal clients.
+    pub fd: i32,
+    /// The connection's buffers, as its task last published them.
+    pub buffers: BufferGauges,
+}
+
+/// A connection's buffers as CLIENT LIST shows them and the output limits and the cron
+/// judge them. The connection task owns the buffers and publishes their sizes here after
+/// each change; the cron models Redis's reply buffer resizing on them.
+#[derive(Debug)]
+pub struct BufferGauges {
+    /// Input read and not yet processed; while a batch runs, the whole batch (as Redis's
+    /// query buffer still holds the command being executed).
+    pub qbuf: AtomicUsize,
+    /// Room left in the query buffer.
+    pub qbuf_free: AtomicUsize,
+    /// Bytes of the arguments of the command being executed.
+    pub argv_mem: AtomicUsize,
+    /// Commands queued by MULTI, or -1 outside a transaction.
+    pub multi: std::sync::atomic::AtomicI64,
+    /// Bytes of the arguments queued by MULTI.
+    pub multi_mem: AtomicUsize,
+    /// Reply bytes not yet written to the socket.
+    pub out_pending: AtomicUsize,
+    /// Redis's reply buffer size (`rbs`) and its peak since the last reset (`rbp`), with
+    /// the time of that reset in ms.
+    pub reply_buf_size: AtomicUsize,
+    pub reply_buf_peak: AtomicUsize,
+    pub reply_peak_reset_ms: AtomicU64,
+    /// Unix ms when the output first went over the soft limit; 0 while under it.
+    pub soft_limit_since: AtomicU64,
+}
+
+/// Redis's reply buffer bounds (PROTO_REPLY_MIN_BYTES, PROTO_REPLY_CHUNK_BYTES).
+pub const REPLY_BUFFER_MIN: usize = 1024;
+pub const REPLY_BUFFER_CHUNK: usize = 16 * 1024;
+
+impl Default for BufferGauges {
+    fn default() -> Self {
+        BufferGauges {
+            qbuf: AtomicUsize::new(0),
+            qbuf_free: AtomicUsize::new(0),
+            argv_mem: AtomicUsize::new(0),
+            multi: std::sync::atomic::AtomicI64::new(-1),
+            multi_mem: AtomicUsize::new(0),
+            out_pending: AtomicUsize::new(0),
+            reply_buf_size: AtomicUsize::new(REPLY_BUFFER_CHUNK),
+            reply_buf_peak: AtomicUsize::new(0),
+            reply_peak_reset_ms: AtomicU64::new(crate::keyspace::now_ms()),
+            soft_limit_since: AtomicU64::new(0),
+        }
+    }
 }
 
 impl ClientInfo {
@@ -76,6 +128,36 @@ impl ClientInfo {
         self.kind() == wanted
     }
 
+    /// The bytes of output waiting for this client: its replies not yet written and the
+    /// messages queued for it (CLIENT LIST `omem`, what the output limits judge).
+    pub fn output_memory(&self) -> usize {
+        self.buffers.out_pending.load(Ordering::Relaxed) + self.queued_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the client's output is over `limit`, as Redis judges it: at or over the hard
+    /// limit, or at or over the soft limit for longer than its seconds (the time it went
+    /// over is remembered here). `now_ms` is the current Unix time in ms.
+    pub fn output_over_limit(&self, limit: &crate::config::OutputBufferLimit, now_ms: u64) -> bool {
+        let used = self.output_memory() as u64;
+        if limit.hard > 0 && used >= limit.hard {
+            return true;
+        }
+        let since = &self.buffers.soft_limit_since;
+        if limit.soft == 0 || used < limit.soft {
+            if since.load(Ordering::Relaxed) != 0 {
+                since.store(0, Ordering::Relaxed);
+            }
+            return false;
+        }
+        match since.load(Ordering::Relaxed) {
+            0 => {
+                since.store(now_ms.max(1), Ordering::Relaxed);
+                false
+            }
+            start => now_ms.saturating_sub(start) / 1000 > limit.soft_secs,
+        }
+    }
+
     /// One line of CLIENT LIST, in Redis 7.0's field order.
     pub fn list_line(&self) -> String {
         let age = self.created.elapsed().as_secs();
@@ -90,11 +172,24 @@ impl ClientInfo {
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         let flags = self.flags.lock().expect("lock").clone();
+        let b = &self.buffers;
+        let load = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        let (qbuf, qbuf_free, argv_mem) = (load(&b.qbuf), load(&b.qbuf_free), load(&b.argv_mem));
+        let multi_mem = load(&b.multi_mem);
+        let (rbs, rbp) = (load(&b.reply_buf_size), load(&b.reply_buf_peak));
+        // Redis's output: a reply buffer of `rbs` bytes (obl), then a list of 16 KB blocks
+        // (oll); omem counts what does not fit the buffer.
+        let pending = load(&b.out_pending);
+        let obl = pending.min(rbs);
+        let beyond = pending - obl + self.queued_bytes.load(Ordering::Relaxed);
+        let oll = beyond.div_ceil(REPLY_BUFFER_CHUNK);
+        let tot_mem = qbuf + qbuf_free + argv_mem + multi_mem + rbs + beyond + 1024;
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={} tot-mem=2048 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd,
             name,
             age,
             idle,
@@ -102,7 +197,18 @@ impl ClientInfo {
             self.db.load(Ordering::Relaxed),
             self.subscriptions.load(Ordering::Relaxed),
             self.psubscriptions.load(Ordering::Relaxed),
-            self.queued_bytes.load(Ordering::Relaxed),
+            b.multi.load(Ordering::Relaxed),
+            qbuf,
+            qbuf_free,
+            argv_mem,
+            multi_mem,
+            rbs,
+            rbp,
+            obl,
+            oll,
+            beyond,
+            tot_mem,
+            if pending > 0 { "rw" } else { "r" },
             self.last_cmd.lock().expect("lock"),
             self.resp.load(Ordering::Relaxed),
         )
@@ -214,7 +320,7 @@ impl ClientState {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
         // Nothing is ever published to it: the receiving side is dropped.
         let (tx, _) = mpsc::unbounded_channel();
-        let info = registry.register(nowhere, nowhere, false, tx.clone());
+        let info = registry.register(nowhere, nowhere, false, -1, tx.clone());
         let mut client = ClientState::new(info, true, tx);
         client.is_master = true;
         client
@@ -276,6 +382,66 @@ pub struct ClientRegistry {
     closed_net_in: AtomicU64,
     closed_net_out: AtomicU64,
     clients: Mutex<HashMap<ClientId, Arc<ClientInfo>>>,
+    /// How the reply buffers are resized (DEBUG REPLYBUFFER), and the resizes made
+    /// (INFO reply_buffer_shrinks / reply_buffer_expands).
+    pub reply_buffers: ReplyBufferPolicy,
+}
+
+/// Redis's reply buffer resizing, modelled on each client's gauges by the cron: a buffer
+/// whose peak use stayed under half its size shrinks, one used to the full doubles, up to
+/// 16 KB; the peak is forgotten every `peak_reset_ms`.
+#[derive(Debug)]
+pub struct ReplyBufferPolicy {
+    /// Whether buffers are resized at all (DEBUG REPLYBUFFER RESIZING 0|1).
+    pub enabled: std::sync::atomic::AtomicBool,
+    /// How often the peak is reset, in ms; negative: never (DEBUG REPLYBUFFER PEAK-RESET-TIME).
+    pub peak_reset_ms: std::sync::atomic::AtomicI64,
+    pub shrinks: AtomicU64,
+    pub expands: AtomicU64,
+}
+
+/// Redis's default reply buffer peak reset time.
+pub const REPLY_PEAK_RESET_DEFAULT_MS: i64 = 5000;
+
+impl Default for ReplyBufferPolicy {
+    fn default() -> Self {
+        ReplyBufferPolicy {
+            enabled: std::sync::atomic::AtomicBool::new(true),
+            peak_reset_ms: std::sync::atomic::AtomicI64::new(REPLY_PEAK_RESET_DEFAULT_MS),
+            shrinks: AtomicU64::new(0),
+            expands: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ReplyBufferPolicy {
+    /// One cron pass over a client's reply buffer gauges.
+    fn resize(&self, g: &BufferGauges, now_ms: u64) {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let size = g.reply_buf_size.load(Ordering::Relaxed);
+        let peak = g.reply_buf_peak.load(Ordering::Relaxed);
+        if size / 2 >= REPLY_BUFFER_MIN && peak < size / 2 {
+            g.reply_buf_size
+                .store(REPLY_BUFFER_MIN.max(peak + 1), Ordering::Relaxed);
+            self.shrinks.fetch_add(1, Ordering::Relaxed);
+        } else if size * 2 < REPLY_BUFFER_CHUNK * 2 && peak == size {
+            g.reply_buf_size
+                .store(REPLY_BUFFER_CHUNK.min(size * 2), Ordering::Relaxed);
+            self.expands.fetch_add(1, Ordering::Relaxed);
+        }
+        let reset = self.peak_reset_ms.load(Ordering::Relaxed);
+        let last = g.reply_peak_reset_ms.load(Ordering::Relaxed);
+        if reset >= 0 && now_ms.saturating_sub(last) >= reset as u64 {
+            let in_buffer = g
+                .out_pending
+                .load(Ordering::Relaxed)
+                .min(g.reply_buf_size.load(Ordering::Relaxed));
+            g.reply_buf_peak.store(in_buffer, Ordering::Relaxed);
+            g.reply_peak_reset_ms.store(now_ms, Ordering::Relaxed);
+        }
+    }
 }
 
 impl ClientRegistry {
@@ -286,6 +452,7 @@ impl ClientRegistry {
         addr: SocketAddr,
         laddr: SocketAddr,
         tls: bool,
+        fd: i32,
         outbound: mpsc::UnboundedSender<Outbound>,
     ) -> Arc<ClientInfo> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
@@ -310,6 +477,8 @@ impl ClientRegistry {
             outbound,
             killed: std::sync::atomic::AtomicBool::new(false),
             tls,
+            fd,
+            buffers: BufferGauges::default(),
         });
         self.clients.lock().expect("lock").insert(id, info.clone());
         info
@@ -353,6 +522,14 @@ impl ClientRegistry {
 
     pub fn len(&self) -> usize {
         self.clients.lock().expect("lock").len()
+    }
+
+    /// The clients' share of the server cron (Redis's clientsCron): reply buffer resizing.
+    pub fn cron(&self) {
+        let now = crate::keyspace::now_ms();
+        for c in self.clients.lock().expect("lock").values() {
+            self.reply_buffers.resize(&c.buffers, now);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -1,21 +1,29 @@
 //! One client connection: read requests, execute them through the engine, write replies.
 //!
-//! The task reads whatever is available, parses every complete request, executes the
-//! batch under one engine lock, and writes all replies at once. It also delivers pub/sub
-//! and MONITOR messages, waits for blocked commands, and finishes slow password checks.
+//! As redis-server does, the task keeps reading and executing while its replies wait to
+//! be written: a client that pipelines many requests before reading any reply is never
+//! deadlocked against its own output. The output limits of the client's class end a
+//! client whose unwritten output grows past them. The task also delivers pub/sub and
+//! MONITOR messages, waits for blocked commands, finishes slow password checks, and
+//! gives back idle buffers.
 
 use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::clients::{ClientState, ReplyMode};
 use crate::cmd::{self, BlockRequest, Ctx};
+use crate::config::OutputBufferLimit;
 use crate::keyspace::now_ms;
 use crate::pubsub::Outbound;
 use crate::resp::{ReplyWriter, RequestParser};
@@ -23,6 +31,14 @@ use crate::server::{ClientLimits, Server};
 use crate::verbose;
 
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Redis's read size (PROTO_IOBUF_LEN): the room made in the query buffer for a read.
+const READ_CHUNK: usize = 16 * 1024;
+/// A query buffer larger than this is shrunk when its recent peak used less than half of
+/// it (PROTO_RESIZE_THRESHOLD).
+const QUERY_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// An idle client's buffers are given back after this long (Redis's clientsCron: 2 s).
+const IDLE_BUFFER_RELEASE: Duration = Duration::from_secs(2);
 
 /// Why the execution of a batch stopped early.
 enum Outcome {
@@ -38,12 +54,38 @@ enum Outcome {
     AwaitShutdown(tokio::sync::watch::Receiver<u64>),
 }
 
-/// Serves one accepted connection until it closes.
+/// What woke the connection up.
+enum Event {
+    /// Bytes were read into the query buffer.
+    Read,
+    /// The peer closed its side.
+    Eof,
+    /// Some output was written.
+    Wrote,
+    Message(Outbound),
+    /// A key the blocked command waits for was written.
+    Woken,
+    /// A deadline passed: the block timeout, the idle timeout, the soft output limit or the
+    /// idle buffer release.
+    Timer,
+    /// CLIENT KILL, or an output limit judged by another task.
+    Killed,
+}
+
+/// A request parsed and not yet executed, with its size on the wire.
+struct Request {
+    args: Vec<Bytes>,
+    wire_len: usize,
+}
+
+/// Serves one accepted connection until it closes. `fd` is the socket's descriptor (CLIENT
+/// LIST shows it); `tls` carries the client certificate's user for a TLS connection.
 pub async fn serve<S>(
     server: Arc<Server>,
     mut stream: S,
     peer: SocketAddr,
     local: SocketAddr,
+    fd: i32,
     tls: Option<Option<String>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -74,7 +116,7 @@ pub async fn serve<S>(
     let (tx, rx) = mpsc::unbounded_channel();
     let info = server
         .clients
-        .register(peer, local, tls.is_some(), tx.clone());
+        .register(peer, local, tls.is_some(), fd, tx.clone());
     // tls-auth-clients-user: a verified certificate whose CN is `default` authenticates as
     // the default user (the only user tandem has).
     let cn_user = tls.flatten();
@@ -86,15 +128,21 @@ pub async fn serve<S>(
     let mut conn = Connection {
         server: server.clone(),
         client,
-        inbuf: BytesMut::with_capacity(16 * 1024),
+        inbuf: BytesMut::with_capacity(READ_CHUNK),
+        query_peak: 0,
+        last_activity: Instant::now(),
         out: ReplyWriter::new(false),
+        unflushed: false,
         pending: VecDeque::new(),
         rx,
         limits: (server.limits_version(), server.limits()),
         parser: RequestParser::new(server.limits().parse),
         parse_more: false,
-        blocked_since: None,
+        wait: None,
+        retry: Retry::Fresh,
+        timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
     };
+    conn.publish_input_gauges();
     if let Err(e) = conn.run(&mut stream).await {
         verbose!("Client id={} addr={} closed: {e}", info.id, peer);
     }
@@ -114,68 +162,83 @@ pub async fn serve<S>(
     server.clients.unregister(info.id);
 }
 
-/// Reads into `buf`, first making room for a full-sized read (frames split off the
-/// front of the buffer take its capacity with them), or for the whole argument the parser
-/// is waiting for, so a large value is not grown 16 KB at a time.
-async fn read_more<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut BytesMut,
-    needed: Option<usize>,
-) -> std::io::Result<usize> {
-    let want = needed.map_or(0, |n| n.saturating_sub(buf.len()));
-    if buf.capacity() - buf.len() < want.max(4096) {
-        buf.reserve(want.max(16 * 1024));
-    }
-    stream.read_buf(buf).await
-}
-
 /// Counts a client in INFO's `blocked_clients` (and `clients_in_timeout_table` when its
 /// wait has a timeout) for as long as it lives.
-struct BlockedGauge<'a> {
-    stats: &'a crate::server::ServerStats,
+struct BlockedGauge {
+    server: Arc<Server>,
     timed: bool,
 }
 
-impl<'a> BlockedGauge<'a> {
-    fn enter(stats: &'a crate::server::ServerStats, timed: bool) -> Self {
-        stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+impl BlockedGauge {
+    fn enter(server: Arc<Server>, timed: bool) -> Self {
+        server.stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
         if timed {
-            stats
+            server
+                .stats
                 .clients_in_timeout_table
                 .fetch_add(1, Ordering::Relaxed);
         }
-        BlockedGauge { stats, timed }
+        BlockedGauge { server, timed }
     }
 }
 
-impl Drop for BlockedGauge<'_> {
+impl Drop for BlockedGauge {
     fn drop(&mut self) {
-        self.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+        let stats = &self.server.stats;
+        stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
         if self.timed {
-            self.stats
+            stats
                 .clients_in_timeout_table
                 .fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
 
+/// The front request's wait for a key (BLPOP & co.) or replica acknowledgements (WAIT).
+/// It lives from the first block until the command completes: a command woken for
+/// nothing (another client took the element, the key changed type) blocks again until
+/// its first deadline, as Redis keeps it, not for a whole new timeout.
+struct Wait {
+    /// What it waits on; None while the command runs again after a wake-up or timeout.
+    req: Option<BlockRequest>,
+    deadline: Option<Instant>,
+    _gauge: BlockedGauge,
+}
+
+/// How the front request is run next: afresh, or again after its wait ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Fresh,
+    Woken,
+    TimedOut,
+}
+
 struct Connection {
     server: Arc<Server>,
     client: ClientState,
+    /// The query buffer: bytes read and not yet parsed.
     inbuf: BytesMut,
+    /// The most of the query buffer used since it was last resized.
+    query_peak: usize,
+    /// The last read or write, for the idle timeout and giving idle buffers back.
+    last_activity: Instant,
+    /// Replies not yet written; the front may have been written in part.
     out: ReplyWriter,
+    /// Bytes were written that a TLS stream may still hold: flush before going idle.
+    unflushed: bool,
     /// Parsed requests not yet executed (behind a blocked one, or a slow AUTH).
-    pending: VecDeque<Vec<Bytes>>,
+    pending: VecDeque<Request>,
     rx: mpsc::UnboundedReceiver<Outbound>,
     /// Cached [`Server::limits`] with the version they were read at.
     limits: (u64, ClientLimits),
     parser: RequestParser,
     /// Requests were left in `inbuf` to be parsed after the one before them ran.
     parse_more: bool,
-    /// When the blocked command first blocked: a command woken for nothing (another client
-    /// took the element, the key changed type) blocks again until its first deadline, as
-    /// Redis keeps it, not for a whole new timeout.
-    blocked_since: Option<tokio::time::Instant>,
+    /// The wait of the command at the front of `pending`.
+    wait: Option<Wait>,
+    retry: Retry,
+    /// The one timer of the connection, set to its nearest deadline before each wait.
+    timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl Connection {
@@ -183,11 +246,10 @@ impl Connection {
         &mut self,
         stream: &mut S,
     ) -> std::io::Result<()> {
-        let mut timed_out = false;
         loop {
             if let Err(e) = self.parse_input() {
                 self.out.error(&format!("ERR {e}"));
-                self.flush(stream).await?;
+                self.write_all(stream).await?;
                 verbose!(
                     "Protocol error ({e}) from client: id={} addr={}. Closing.",
                     self.client.id,
@@ -195,44 +257,68 @@ impl Connection {
                 );
                 return Ok(());
             }
-            if !self.pending.is_empty() {
-                let outcome = self.execute_pending(timed_out);
-                timed_out = false;
+            if !self.waiting() && !self.pending.is_empty() {
+                let outcome = self.execute_pending();
                 // Acknowledged writes are in the AOF before the replies go out.
                 self.server.flush_aof();
+                self.publish_output_gauges();
                 if self.output_over_limit() {
                     return Ok(());
                 }
-                self.flush(stream).await?;
                 match outcome {
                     Outcome::Done => {}
-                    Outcome::Close => return Ok(()),
+                    Outcome::Close => {
+                        self.write_all(stream).await?;
+                        return Ok(());
+                    }
                     Outcome::AwaitShutdown(mut abandoned) => {
+                        self.write_all(stream).await?;
                         if abandoned.changed().await.is_ok() {
                             self.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
-                            self.flush(stream).await?;
                         }
                         continue;
                     }
                     Outcome::VerifyPassword(pw) => {
+                        self.write_all(stream).await?;
                         self.finish_auth(pw).await;
-                        self.flush(stream).await?;
                         continue;
                     }
-                    Outcome::Blocked(req) => match self.wait_blocked(stream, req).await? {
-                        Some(t) => {
-                            timed_out = t;
-                            continue;
-                        }
-                        None => return Ok(()),
-                    },
+                    Outcome::Blocked(req) => self.block(req),
                 }
             }
             if std::mem::take(&mut self.parse_more) {
                 continue;
             }
-            if !self.wait_for_input(stream).await? {
-                return Ok(());
+            match self.next_event(stream).await? {
+                Event::Read => {
+                    self.server.busy_poll.note_activity();
+                    self.check_query_buffer()?;
+                }
+                Event::Eof => return Ok(()),
+                Event::Wrote => self.publish_output_gauges(),
+                Event::Message(msg) => {
+                    let mut open = self.deliver(msg);
+                    while open && self.out.len() <= 64 * 1024 {
+                        match self.rx.try_recv() {
+                            Ok(more) => open = self.deliver(more),
+                            Err(_) => break,
+                        }
+                    }
+                    if !open {
+                        return Ok(());
+                    }
+                    self.publish_output_gauges();
+                    if self.output_over_limit() {
+                        return Ok(());
+                    }
+                }
+                Event::Woken => self.unblock(Retry::Woken),
+                Event::Timer => {
+                    if !self.on_deadline() {
+                        return Ok(());
+                    }
+                }
+                Event::Killed => return Ok(()),
             }
         }
     }
@@ -252,9 +338,15 @@ impl Connection {
         let mut limits = self.limits().parse;
         limits.authenticated = self.client.authenticated;
         self.parser.set_limits(limits);
-        while let Some(args) = self.parser.parse(&mut self.inbuf)? {
+        self.query_peak = self.query_peak.max(self.inbuf.len());
+        loop {
+            let before = self.inbuf.len();
+            let Some(args) = self.parser.parse(&mut self.inbuf)? else {
+                break;
+            };
+            let wire_len = before - self.inbuf.len();
             if !args.is_empty() {
-                self.pending.push_back(args);
+                self.pending.push_back(Request { args, wire_len });
             }
             // Until the client has authenticated, the next request is parsed only after
             // this one ran: it may be the AUTH that lifts the unauthenticated limits (Redis
@@ -268,19 +360,30 @@ impl Connection {
     }
 
     /// Runs pending requests under one engine lock.
-    fn execute_pending(&mut self, timed_out_first: bool) -> Outcome {
+    fn execute_pending(&mut self) -> Outcome {
         let server = self.server.clone();
         let mut state = server.engine.lock().unwrap_or_else(|e| e.into_inner());
-        let mut first = true;
         // One clock reading per batch: a batch runs in microseconds, and Redis too fixes
         // the time for the duration of a command.
         let now = now_ms();
         let mut clock = quanta::Instant::now();
+        // As in Redis, the query buffer still holds the batch while it runs.
+        let gauges = &self.client.info.buffers;
+        let batch_bytes: usize =
+            self.pending.iter().map(|r| r.wire_len).sum::<usize>() + self.inbuf.len();
+        gauges.qbuf.store(batch_bytes, Ordering::Relaxed);
         let outcome = loop {
-            let Some(args) = self.pending.pop_front() else {
+            let Some(request) = self.pending.pop_front() else {
                 break Outcome::Done;
             };
+            let args = request.args;
+            let gauges = &self.client.info.buffers;
+            gauges
+                .argv_mem
+                .store(args.iter().map(|a| a.len()).sum(), Ordering::Relaxed);
             let mark = self.out.len();
+            self.out.take_pushed();
+            let retry = std::mem::replace(&mut self.retry, Retry::Fresh);
             let mut ctx = Ctx {
                 server: &server,
                 state: &mut state,
@@ -289,7 +392,7 @@ impl Connection {
                 now,
                 clock,
                 block: None,
-                timed_out: first && timed_out_first,
+                timed_out: retry == Retry::TimedOut,
                 retrying: false,
                 propagate_as: None,
                 modified: 0,
@@ -298,17 +401,25 @@ impl Connection {
             cmd::dispatch(&mut ctx, &args);
             clock = ctx.clock;
             let block = ctx.block.take();
-            first = false;
             if let Some(req) = block {
-                self.pending.push_front(args);
+                self.pending.push_front(Request {
+                    args,
+                    wire_len: request.wire_len,
+                });
                 break Outcome::Blocked(req);
             }
-            self.blocked_since = None;
+            self.wait = None;
+            // Pub/sub confirmations and messages are pushes, which Redis sends whatever
+            // CLIENT REPLY says.
+            let pushed = self.out.take_pushed();
             match self.client.reply_mode {
                 ReplyMode::On => {}
+                ReplyMode::Off if pushed => {}
                 ReplyMode::Off => self.out.truncate(mark),
                 ReplyMode::Skip => {
-                    self.out.truncate(mark);
+                    if !pushed {
+                        self.out.truncate(mark);
+                    }
                     self.client.reply_mode = ReplyMode::On;
                 }
                 ReplyMode::SkipNext => self.client.reply_mode = ReplyMode::Skip,
@@ -322,6 +433,10 @@ impl Connection {
             if let Some(wait) = self.client.shutdown_wait.take() {
                 break Outcome::AwaitShutdown(wait);
             }
+            // A client past its hard output limit stops here; it is closed after the batch.
+            if self.out.len() > 64 * 1024 && self.output_over_limit_quiet() {
+                break Outcome::Done;
+            }
         };
         drop(state);
         self.client
@@ -329,7 +444,69 @@ impl Connection {
             .last_interaction_ms
             .store(now, Ordering::Relaxed);
         self.client.publish_last_cmd();
+        self.publish_input_gauges();
         outcome
+    }
+
+    /// Publishes the query buffer's and the transaction's sizes (CLIENT LIST).
+    fn publish_input_gauges(&self) {
+        let g = &self.client.info.buffers;
+        g.qbuf.store(self.inbuf.len(), Ordering::Relaxed);
+        g.qbuf_free
+            .store(self.inbuf.capacity() - self.inbuf.len(), Ordering::Relaxed);
+        g.argv_mem.store(0, Ordering::Relaxed);
+        let (count, bytes) = match &self.client.multi {
+            Some(queue) => (
+                queue.len() as i64,
+                queue
+                    .iter()
+                    .flat_map(|args| args.iter().map(|a| a.len()))
+                    .sum(),
+            ),
+            None => (-1, 0),
+        };
+        g.multi.store(count, Ordering::Relaxed);
+        g.multi_mem.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Publishes the output waiting to be written, and the reply buffer's peak use.
+    fn publish_output_gauges(&self) {
+        let g = &self.client.info.buffers;
+        let pending = self.out.len();
+        g.out_pending.store(pending, Ordering::Relaxed);
+        let in_buffer = pending.min(g.reply_buf_size.load(Ordering::Relaxed));
+        g.reply_buf_peak.fetch_max(in_buffer, Ordering::Relaxed);
+    }
+
+    /// Whether the front request waits (and nothing runs until it is woken or times out).
+    fn waiting(&self) -> bool {
+        self.wait.as_ref().is_some_and(|w| w.req.is_some())
+    }
+
+    /// Starts waiting for the front request's keys (or acknowledgements); a command that
+    /// blocks again keeps its first deadline.
+    fn block(&mut self, req: BlockRequest) {
+        match &mut self.wait {
+            Some(wait) => wait.req = Some(req),
+            None => {
+                let deadline = req.timeout.map(|t| Instant::now() + t);
+                self.wait = Some(Wait {
+                    req: Some(req),
+                    deadline,
+                    _gauge: BlockedGauge::enter(self.server.clone(), deadline.is_some()),
+                });
+            }
+        }
+    }
+
+    /// Ends the front request's wait: it runs again, as woken or timed out.
+    fn unblock(&mut self, how: Retry) {
+        let Some(req) = self.wait.as_mut().and_then(|w| w.req.take()) else {
+            return;
+        };
+        let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+        state.unblock(self.client.db, &req.keys, &req.waker);
+        self.retry = how;
     }
 
     /// Completes AUTH or HELLO ... AUTH against a hashed password.
@@ -350,72 +527,52 @@ impl Connection {
             Some(args) => {
                 // Finishing the HELLO already counted (and shown to MONITOR).
                 self.client.resumed_call = true;
-                self.pending.push_front(args)
+                self.pending.push_front(Request { args, wire_len: 0 })
             }
             None => self.out.ok(),
         }
     }
 
-    /// Waits until a blocked command may be retried. Returns `Some(timed_out)`, or None
-    /// when the client went away.
-    async fn wait_blocked<S: AsyncRead + AsyncWrite + Unpin>(
-        &mut self,
-        stream: &mut S,
-        req: BlockRequest,
-    ) -> std::io::Result<Option<bool>> {
-        let since = *self
-            .blocked_since
-            .get_or_insert_with(tokio::time::Instant::now);
-        let deadline = req.timeout.map(|t| since + t);
-        let server = self.server.clone();
-        let _counted = BlockedGauge::enter(&server.stats, deadline.is_some());
-        let result = loop {
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = req.waker.notified() => break Some(false),
-                _ = sleep => break Some(true),
-                _ = self.client.info.kill.notified() => break None,
-                r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
-                    // Input while blocked waits its turn; EOF ends the client.
-                    if r? == 0 {
-                        break None;
-                    }
-                    self.check_query_buffer()?;
-                }
-            }
-        };
-        let db = self.client.db;
-        let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
-        state.unblock(db, &req.keys, &req.waker);
-        Ok(result)
+    /// The output limit of the client's class (pub/sub for a subscriber).
+    fn output_limit(&mut self) -> OutputBufferLimit {
+        if self.client.in_pubsub() {
+            self.server.pubsub_output_limit()
+        } else {
+            self.limits().normal_output
+        }
     }
 
-    /// Whether the replies waiting to be written exceed the normal clients' output buffer
-    /// limit (the hard limit, or a soft limit with no grace period); such a client is
-    /// closed, as Redis does, rather than buffered without bound.
+    /// Whether the client's output is over its class's limits (see
+    /// [`crate::clients::ClientInfo::output_over_limit`]), logging it when it is.
     fn output_over_limit(&mut self) -> bool {
-        let limit = self.limits().normal_output;
-        let len = self.out.len() as u64;
-        let over = (limit.hard > 0 && len > limit.hard)
-            || (limit.soft > 0 && limit.soft_secs == 0 && len > limit.soft);
+        let over = self.output_over_limit_quiet();
         if over {
             crate::warning!(
                 "Client id={} addr={} closed for overcoming of output buffer limits ({} bytes).",
                 self.client.id,
                 self.client.info.addr,
-                len
+                self.client.info.output_memory()
             );
         }
         over
     }
 
+    fn output_over_limit_quiet(&mut self) -> bool {
+        let limit = self.output_limit();
+        if limit.hard == 0 && limit.soft == 0 {
+            return false;
+        }
+        self.client
+            .info
+            .buffers
+            .out_pending
+            .store(self.out.len(), Ordering::Relaxed);
+        self.client.info.output_over_limit(&limit, now_ms())
+    }
+
     fn check_query_buffer(&mut self) -> std::io::Result<()> {
         let limit = self.limits().query_buffer;
+        self.publish_input_gauges();
         if self.inbuf.len() as u64 > limit {
             crate::warning!(
                 "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
@@ -428,49 +585,255 @@ impl Connection {
         Ok(())
     }
 
-    /// Waits for request bytes, messages to deliver, a kill, or the idle timeout. Returns
-    /// false when the connection should close.
-    async fn wait_for_input<S: AsyncRead + AsyncWrite + Unpin>(
+    /// The nearest of the connection's deadlines: the blocked command's timeout, the idle
+    /// timeout, the soft output limit, and giving back the buffers of an idle client.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        let mut nearest: Option<Instant> = None;
+        let mut consider = |d: Instant| nearest = Some(nearest.map_or(d, |n| n.min(d)));
+        let waiting = self.waiting();
+        if let Some(d) = self
+            .wait
+            .as_ref()
+            .and_then(|w| w.deadline)
+            .filter(|_| waiting)
+        {
+            consider(d);
+        }
+        let idle_limit = self.limits().idle_timeout;
+        if idle_limit > 0 && !waiting && !self.client.in_pubsub() {
+            consider(self.last_activity + Duration::from_secs(idle_limit));
+        }
+        let soft_since = self
+            .client
+            .info
+            .buffers
+            .soft_limit_since
+            .load(Ordering::Relaxed);
+        if soft_since != 0 {
+            let limit = self.output_limit();
+            let over_at = soft_since + (limit.soft_secs + 1) * 1000;
+            let wait = over_at.saturating_sub(now_ms());
+            consider(Instant::now() + Duration::from_millis(wait));
+        }
+        if self.inbuf.capacity() > 0 && self.inbuf.is_empty() {
+            consider(self.last_activity + IDLE_BUFFER_RELEASE);
+        }
+        nearest
+    }
+
+    /// A deadline passed: returns false when the connection must close.
+    fn on_deadline(&mut self) -> bool {
+        let now = Instant::now();
+        let waiting = self.waiting();
+        if let Some(deadline) = self
+            .wait
+            .as_ref()
+            .and_then(|w| w.deadline)
+            .filter(|_| waiting)
+        {
+            if deadline <= now {
+                self.unblock(Retry::TimedOut);
+                return true;
+            }
+        }
+        let idle_limit = self.limits().idle_timeout;
+        if idle_limit > 0
+            && !waiting
+            && !self.client.in_pubsub()
+            && now >= self.last_activity + Duration::from_secs(idle_limit)
+        {
+            verbose!("Closing idle client id={}", self.client.id);
+            return false;
+        }
+        if self.output_over_limit() {
+            return false;
+        }
+        if self.inbuf.is_empty() && now >= self.last_activity + IDLE_BUFFER_RELEASE {
+            // As Redis's clientsCron: an idle client's query buffer is freed.
+            self.inbuf = BytesMut::new();
+            self.query_peak = 0;
+            self.publish_input_gauges();
+        }
+        true
+    }
+
+    /// Gives back most of a large query buffer whose recent peak used less than half of it.
+    fn resize_query_buffer(&mut self) {
+        let capacity = self.inbuf.capacity();
+        if capacity > QUERY_RESIZE_THRESHOLD
+            && self.query_peak < capacity / 2
+            && self.inbuf.len() <= self.query_peak
+        {
+            let mut smaller = BytesMut::with_capacity(self.query_peak.max(READ_CHUNK));
+            smaller.extend_from_slice(&self.inbuf);
+            self.inbuf = smaller;
+        }
+        self.query_peak = self.inbuf.len();
+    }
+
+    /// Makes room in the query buffer for a read, or for the whole argument the parser is
+    /// waiting for, so a large value is not grown 16 KB at a time. A buffer given back
+    /// while idle stays empty until bytes arrive (see `next_event`).
+    fn reserve_for_read(&mut self) {
+        if self.inbuf.capacity() == 0 {
+            return;
+        }
+        let needed = self
+            .parser
+            .bytes_needed()
+            .map_or(0, |n| n.saturating_sub(self.inbuf.len()));
+        if self.inbuf.capacity() - self.inbuf.len() < needed.max(READ_CHUNK) {
+            self.inbuf.reserve(needed.max(READ_CHUNK));
+        }
+    }
+
+    /// Waits for the next thing to do: output written, input read, a message, a wake-up,
+    /// a deadline or a kill. Output is written while input is read, so neither side of a
+    /// pipelining client waits on the other.
+    async fn next_event<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         stream: &mut S,
-    ) -> std::io::Result<bool> {
-        let idle_limit = self.limits().idle_timeout;
-        let idle = async {
-            if idle_limit == 0 || self.client.in_pubsub() {
-                std::future::pending::<()>().await;
+    ) -> std::io::Result<Event> {
+        self.resize_query_buffer();
+        self.reserve_for_read();
+        let deadline = self.next_deadline();
+        if let Some(d) = deadline {
+            self.timer.as_mut().reset(d);
+        }
+        let info = self.client.info.clone();
+        let mut kill = pin!(info.kill.notified());
+        let waker = self
+            .wait
+            .as_ref()
+            .and_then(|w| w.req.as_ref())
+            .map(|r| r.waker.clone());
+        let mut woken = pin!(async {
+            match &waker {
+                Some(w) => w.notified().await,
+                None => std::future::pending().await,
             }
-            tokio::time::sleep(Duration::from_secs(idle_limit)).await;
-        };
-        // Not biased: a client that always has more input waiting must still hear its
-        // kill, and a subscriber flooded with messages must still have its commands read.
-        tokio::select! {
-            Some(msg) = self.rx.recv() => {
-                let mut open = self.deliver(msg);
-                while open && self.out.len() <= 64 * 1024 {
-                    match self.rx.try_recv() {
-                        Ok(more) => open = self.deliver(more),
-                        Err(_) => break,
+        });
+        let event = poll_fn(|cx| {
+            if !self.out.is_empty() {
+                match Pin::new(&mut *stream).poll_write(cx, self.out.buffer()) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
                     }
+                    Poll::Ready(Ok(n)) => {
+                        self.out.consume(n);
+                        self.client
+                            .info
+                            .net_out
+                            .fetch_add(n as u64, Ordering::Relaxed);
+                        self.unflushed = true;
+                        return Poll::Ready(Ok(Event::Wrote));
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
                 }
-                self.flush(stream).await?;
-                // Redis counts a write to the client as an interaction too.
-                self.client.info.last_interaction_ms.store(now_ms(), Ordering::Relaxed);
-                Ok(open)
-            }
-            r = read_more(stream, &mut self.inbuf, self.parser.bytes_needed()) => {
-                let n = r?;
-                if n == 0 {
-                    return Ok(false);
+            } else if self.unflushed {
+                match Pin::new(&mut *stream).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.unflushed = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
                 }
-                self.client.info.net_in.fetch_add(n as u64, Ordering::Relaxed);
-                self.server.busy_poll.note_activity();
-                self.check_query_buffer()?;
-                Ok(true)
             }
-            _ = idle => {
-                verbose!("Closing idle client id={}", self.client.id);
-                Ok(false)
+            if kill.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Event::Killed));
             }
+            if woken.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Event::Woken));
+            }
+            if let Poll::Ready(Some(msg)) = self.rx.poll_recv(cx) {
+                return Poll::Ready(Ok(Event::Message(msg)));
+            }
+            match self.poll_read(stream, cx) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(Event::Eof)),
+                Poll::Ready(Ok(_)) => return Poll::Ready(Ok(Event::Read)),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {}
+            }
+            if deadline.is_some() && self.timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Event::Timer));
+            }
+            Poll::Pending
+        })
+        .await?;
+        if matches!(event, Event::Read | Event::Wrote) {
+            self.last_activity = Instant::now();
+        }
+        Ok(event)
+    }
+
+    /// Reads into the query buffer. A buffer given back while the client was idle is
+    /// allocated again only once bytes are there to read.
+    fn poll_read<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<usize>> {
+        let n = if self.inbuf.capacity() == 0 {
+            let mut first = [0u8; 1024];
+            let mut buf = tokio::io::ReadBuf::new(&mut first);
+            match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            let n = buf.filled().len();
+            if n > 0 {
+                self.inbuf.reserve(READ_CHUNK);
+                self.inbuf.extend_from_slice(buf.filled());
+            }
+            n
+        } else {
+            match tokio_util::io::poll_read_buf(Pin::new(&mut *stream), cx, &mut self.inbuf) {
+                Poll::Ready(Ok(n)) => n,
+                other => return other,
+            }
+        };
+        self.client
+            .info
+            .net_in
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Poll::Ready(Ok(n))
+    }
+
+    /// Writes all pending output (before closing, or before waiting on something else).
+    async fn write_all<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
+        self.count_stray_errors();
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let n = self.out.len();
+        // A client that does not read would keep us in write_all forever; a kill (CLIENT
+        // KILL, an output buffer limit) must still end the connection.
+        let out = &self.out;
+        let write = async {
+            stream.write_all(out.buffer()).await?;
+            stream.flush().await
+        };
+        tokio::select! {
+            biased;
+            r = write => r?,
+            _ = self.client.info.kill.notified() => {
+                return Err(std::io::Error::other("client killed while writing"));
+            }
+        }
+        self.client
+            .info
+            .net_out
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.out.clear();
+        self.publish_output_gauges();
+        Ok(())
+    }
+
+    /// Counts errors written outside a command (protocol errors, a slow AUTH's verdict).
+    fn count_stray_errors(&mut self) {
+        if self.out.has_errors() {
+            let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+            state.command_stats.count_errors(&mut self.out, true);
         }
     }
 
@@ -502,38 +865,6 @@ impl Connection {
         true
     }
 
-    async fn flush<S: AsyncWrite + Unpin>(&mut self, stream: &mut S) -> std::io::Result<()> {
-        if self.out.has_errors() {
-            // Errors written outside a command (protocol errors, a slow AUTH's verdict).
-            let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
-            state.command_stats.count_errors(&mut self.out, true);
-        }
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        self.client
-            .info
-            .net_out
-            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
-        // A client that does not read would keep us in write_all forever; a kill (CLIENT
-        // KILL, an output buffer limit) must still end the connection.
-        let out = &self.out;
-        let write = async {
-            stream.write_all(out.buffer()).await?;
-            stream.flush().await
-        };
-        tokio::select! {
-            biased;
-            r = write => r?,
-            _ = self.client.info.kill.notified() => {
-                return Err(std::io::Error::other("client killed while writing"));
-            }
-        }
-        // Clearing (not taking) keeps the buffer's capacity for the next batch.
-        self.out.clear();
-        Ok(())
-    }
-
     /// Releases what the client held in shared state.
     fn cleanup(&mut self) {
         for ch in self.client.channels.drain() {
@@ -548,6 +879,10 @@ impl Connection {
         if !self.client.watched.is_empty() {
             let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
             state.unwatch_all(self.client.id, &self.client.watched);
+        }
+        if let Some(req) = self.wait.take().and_then(|w| w.req) {
+            let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+            state.unblock(self.client.db, &req.keys, &req.waker);
         }
     }
 }

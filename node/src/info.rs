@@ -394,8 +394,17 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     line(out, "total_writes_processed", 0);
     line(out, "io_threaded_reads_processed", 0);
     line(out, "io_threaded_writes_processed", 0);
-    line(out, "reply_buffer_shrinks", 0);
-    line(out, "reply_buffer_expands", 0);
+    let reply_buffers = &server.clients.reply_buffers;
+    line(
+        out,
+        "reply_buffer_shrinks",
+        reply_buffers.shrinks.load(Ordering::Relaxed),
+    );
+    line(
+        out,
+        "reply_buffer_expands",
+        reply_buffers.expands.load(Ordering::Relaxed),
+    );
 }
 
 fn replication_section(server: &Server, out: &mut String) {

@@ -77,6 +77,17 @@ pub fn write(level: Level, message: std::fmt::Arguments<'_>) {
         level.mark(),
         message
     );
+    write_raw(&line);
+}
+
+/// Writes `text` as it is, without the line prefix (the start-up logo), at notice level.
+pub fn write_raw_notice(text: &str) {
+    if enabled(Level::Notice) {
+        write_raw(text);
+    }
+}
+
+fn write_raw(line: &str) {
     match SINK.get() {
         Some(sink) => {
             let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());

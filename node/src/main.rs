@@ -26,6 +26,42 @@ fn usage() {
     eprintln!("       tandem /etc/mytandem.conf --loglevel verbose");
 }
 
+/// Announces the start as redis-server does: the logo block (with `always-show-logo yes`,
+/// or when logging to a terminal) or one line. Redis's test suite reads ` PID: <pid>` from
+/// the logo to know the server it spawned is up.
+fn startup_banner(config: &Config) {
+    use std::io::IsTerminal;
+    let port = match config.get_int("port") {
+        0 => config.get_int("tls-port"),
+        p => p,
+    };
+    let show_logo = config.get_bool("always-show-logo")
+        || (config.get("logfile").is_empty() && std::io::stdout().is_terminal());
+    if !show_logo {
+        notice!("Running mode=standalone, port={port}.");
+        return;
+    }
+    let version = format!(
+        "tandem {} (Redis {} compatible) 64 bit",
+        tandem::VERSION,
+        tandem::REDIS_VERSION
+    );
+    let lines = [
+        "       __                      __           ".to_string(),
+        "      / /_____ _____  ____/ /__  ____ ___   ".to_string(),
+        format!("     / __/ __ `/ __ \\/ __  / _ \\/ __ `__ \\    {version}"),
+        "    / /_/ /_/ / / / / /_/ /  __/ / / / / /   ".to_string(),
+        "    \\__/\\__,_/_/ /_/\\__,_/\\___/_/ /_/ /_/    Running in standalone mode".to_string(),
+        format!("                                             Port: {port}"),
+        format!(
+            "                                             PID: {}",
+            std::process::id()
+        ),
+        "                                             mutual TLS replication".to_string(),
+    ];
+    tandem::log::write_raw_notice(&format!("\n{}\n\n", lines.join("\n")));
+}
+
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -111,7 +147,7 @@ fn main() -> std::process::ExitCode {
         let tls = tandem::tls::TlsServer::from_config(&config)
             .map_err(|e| anyhow::anyhow!("Failed to configure TLS: {e}"))?;
         let listeners = server::bind_all(&config)?;
-        notice!("Running mode=standalone, port={}.", config.get("port"));
+        startup_banner(&config);
         let replicaof = config.get("replicaof").to_string();
         let server = Arc::new(Server::new(config, tls));
         server.set_self_arc();

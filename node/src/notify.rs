@@ -175,7 +175,7 @@ pub fn publish(server: &crate::server::Server, state: &mut crate::engine::Engine
         // Read once for the batch, not per message.
         let limit = server.pubsub_output_limit();
         state.events.publish_pending(|channel, payload| {
-            server.pubsub.publish(channel, payload, limit);
+            server.pubsub.publish(channel, payload, &limit);
         });
     }
 }

@@ -97,18 +97,30 @@ impl PubSub {
     }
 
     /// Delivers a message; returns the number of receivers. A subscriber over its output
-    /// limit (`hard_limit` bytes queued, 0 = none) is killed instead.
-    pub fn publish(&self, channel: &Bytes, payload: &Bytes, hard_limit: usize) -> usize {
+    /// limits (see [`ClientInfo::output_over_limit`]) is killed instead.
+    pub fn publish(
+        &self,
+        channel: &Bytes,
+        payload: &Bytes,
+        limit: &crate::config::OutputBufferLimit,
+    ) -> usize {
         let reg = self.inner.lock().expect("pubsub lock");
+        let now = crate::keyspace::now_ms();
         let mut n = 0;
         let mut deliver = |sub: &Subscriber, msg: Message| {
             if sub.info.killed.load(Ordering::Relaxed) {
                 // Already over its limit and closing: queue nothing more.
                 return;
             }
-            let size = msg.size();
-            let queued = sub.info.queued_bytes.fetch_add(size, Ordering::Relaxed) + size;
-            if hard_limit > 0 && queued > hard_limit {
+            sub.info
+                .queued_bytes
+                .fetch_add(msg.size(), Ordering::Relaxed);
+            if sub.info.output_over_limit(limit, now) {
+                crate::warning!(
+                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    sub.info.id,
+                    sub.info.addr
+                );
                 sub.info.kill();
                 return;
             }

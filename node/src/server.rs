@@ -338,18 +338,17 @@ impl Server {
     }
 
     /// Delivers a message to the subscribers of `channel` (and matching patterns),
-    /// disconnecting those over the pub/sub output buffer hard limit; returns how many
+    /// disconnecting those over the pub/sub output buffer limits; returns how many
     /// received it.
     pub fn publish(&self, channel: &Bytes, payload: &Bytes) -> usize {
         self.pubsub
-            .publish(channel, payload, self.pubsub_output_limit())
+            .publish(channel, payload, &self.pubsub_output_limit())
     }
 
-    /// The pub/sub clients' output buffer hard limit (`client-output-buffer-limit pubsub`).
-    pub fn pubsub_output_limit(&self) -> usize {
+    /// The pub/sub clients' output buffer limits (`client-output-buffer-limit pubsub`).
+    pub fn pubsub_output_limit(&self) -> crate::config::OutputBufferLimit {
         self.config()
             .output_buffer_limit(crate::config::OutputBufferClass::Pubsub)
-            .hard as usize
     }
 
     /// Re-reads the TLS certificate, key and CA files (SIGHUP); a failure keeps the
@@ -533,6 +532,9 @@ impl Server {
                 crate::notify::publish(self, &mut state);
             }
         }
+        drop(state);
+        self.clients.cron();
+        let mut state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
         // An eviction pass that ran out of time goes on here too when no command comes.
         if state.evictor.enabled() {
             crate::evict::enforce(self, &mut state);
@@ -739,6 +741,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: bool) {
             let _ = sock.set_tcp_keepalive(&ka);
         }
         let local = stream.local_addr().unwrap_or(peer);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         server
             .stats
             .connections_received
@@ -749,6 +752,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: bool) {
                 stream,
                 peer,
                 local,
+                fd,
                 None,
             ));
             continue;
@@ -760,7 +764,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: bool) {
             };
             let ca = server.config().get("tls-ca-cert-file").to_string();
             if let Some((stream, user)) = acceptor.accept(stream, peer, &ca).await {
-                crate::connection::serve(server.clone(), stream, peer, local, Some(user)).await;
+                crate::connection::serve(server.clone(), stream, peer, local, fd, Some(user)).await;
             }
         });
     }

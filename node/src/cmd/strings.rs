@@ -135,8 +135,8 @@ fn expire_at(
     Ok(at as u64)
 }
 
-/// Stores a string, propagating relative expiries as `SET key value PXAT ms`.
-fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, absolute_given: bool) {
+/// Stores a string, propagating an expiry not given as PXAT as `SET key value PXAT ms`.
+fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, pxat_given: bool) {
     let now = ctx.now;
     let db = ctx.db();
     let keep = match expiry {
@@ -150,7 +150,7 @@ fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, absolute_giv
     ctx.notify(class::STRING, "set", key);
     if let Expiry::At(at) = expiry {
         ctx.notify(class::GENERIC, "expire", key);
-        if !absolute_given {
+        if !pxat_given {
             ctx.propagate(vec![
                 Bytes::from_static(b"SET"),
                 key.clone(),
@@ -165,7 +165,8 @@ fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, absolute_giv
 fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (mut nx, mut xx, mut want_get) = (false, false, false);
     let mut expiry = Expiry::None;
-    let mut absolute = false;
+    // Redis propagates SET as given only with PXAT; EX, PX and EXAT become PXAT.
+    let mut pxat_given = false;
     let mut i = 3;
     while i < a.len() {
         let opt = &a[i];
@@ -183,7 +184,8 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             && has_next
         {
             let ms = is(opt, "PX") || is(opt, "PXAT");
-            absolute = is(opt, "EXAT") || is(opt, "PXAT");
+            let absolute = is(opt, "EXAT") || is(opt, "PXAT");
+            pxat_given = is(opt, "PXAT");
             expiry = Expiry::At(expire_at(ms, absolute, &a[i + 1], ctx.now, "set")?);
             i += 1;
         } else {
@@ -210,7 +212,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Ok(());
     }
-    store(ctx, key, &a[2], expiry, absolute);
+    store(ctx, key, &a[2], expiry, pxat_given);
     if want_get {
         match old {
             Some(v) => ctx.out.bulk(&v),

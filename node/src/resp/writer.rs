@@ -13,6 +13,9 @@ pub struct ReplyWriter {
     resp3: bool,
     /// Codes of the errors written and not yet counted (INFO errorstats).
     errors: Vec<Box<str>>,
+    /// A push (pub/sub confirmation or message) was written since the last
+    /// [`ReplyWriter::take_pushed`]: CLIENT REPLY OFF does not silence those.
+    pushed: bool,
 }
 
 impl ReplyWriter {
@@ -21,6 +24,21 @@ impl ReplyWriter {
             buf: BytesMut::with_capacity(4096),
             resp3,
             errors: Vec::new(),
+            pushed: false,
+        }
+    }
+
+    /// Whether a push was written since the last call.
+    pub fn take_pushed(&mut self) -> bool {
+        std::mem::take(&mut self.pushed)
+    }
+
+    /// Drops the first `n` bytes, which were written to the socket.
+    pub fn consume(&mut self, n: usize) {
+        if n >= self.buf.len() {
+            self.buf.clear();
+        } else {
+            bytes::Buf::advance(&mut self.buf, n);
         }
     }
 
@@ -162,6 +180,7 @@ impl ReplyWriter {
 
     /// Push header (pub/sub messages): `><n>` in RESP3, `*<n>` in RESP2.
     pub fn push(&mut self, n: usize) {
+        self.pushed = true;
         if self.resp3 {
             self.line(b'>', n as i64);
         } else {
