@@ -1025,18 +1025,19 @@ mod tests {
         for i in 0..2000 {
             db.insert(format!("new{i}").as_bytes(), s("v"), 0);
         }
-        let all_new = (0..2000)
+        let all_new = (0..20_000)
             .filter(|_| {
                 db.sample(5, EvictionOrder::Access)
                     .iter()
                     .all(|c| c.key.starts_with(b"new"))
             })
             .count();
-        // Independent picks: 1/32 of samples (about 62 of 2000); consecutive slots made
-        // it nearly half.
+        // Independent picks: 1/32 of samples; picks from one segment of about 32 keys,
+        // whose mix of old and new varies, about 1/15 (1238-1475 of 20000 in 40 runs);
+        // consecutive slots made it nearly half.
         assert!(
-            all_new < 150,
-            "{all_new} of 2000 samples held only new keys"
+            all_new < 3000,
+            "{all_new} of 20000 samples held only new keys"
         );
     }
 
