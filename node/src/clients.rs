@@ -80,6 +80,9 @@ pub struct BufferGauges {
     pub soft_limit_since: AtomicU64,
 }
 
+/// What a connection costs besides its buffers (its task, state and queues), roughly.
+const CLIENT_STRUCT_BYTES: usize = 1024;
+
 /// Redis's reply buffer bounds (PROTO_REPLY_MIN_BYTES, PROTO_REPLY_CHUNK_BYTES).
 pub const REPLY_BUFFER_MIN: usize = 1024;
 pub const REPLY_BUFFER_CHUNK: usize = 16 * 1024;
@@ -106,6 +109,16 @@ impl ClientInfo {
         self.killed.store(true, Ordering::SeqCst);
         self.kill.notify_one();
         let _ = self.outbound.send(Outbound::Kill);
+    }
+
+    /// Whether a command of the client waits (CLIENT LIST flag `b`).
+    pub fn is_blocked(&self) -> bool {
+        self.flags.lock().expect("lock").contains('b')
+    }
+
+    /// CLIENT UNBLOCK: ends the client's wait, as a timeout or with an error.
+    pub fn unblock(&self, error: bool) {
+        let _ = self.outbound.send(Outbound::Unblock { error });
     }
 
     /// The client's class as CLIENT LIST TYPE / CLIENT KILL TYPE name it.
@@ -158,6 +171,19 @@ impl ClientInfo {
         }
     }
 
+    /// The memory the client's buffers take (CLIENT LIST `tot-mem`, client eviction).
+    pub fn memory_usage(&self) -> usize {
+        let b = &self.buffers;
+        let load = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        load(&b.qbuf)
+            + load(&b.qbuf_free)
+            + load(&b.argv_mem)
+            + load(&b.multi_mem)
+            + load(&b.reply_buf_size)
+            + self.output_memory()
+            + CLIENT_STRUCT_BYTES
+    }
+
     /// One line of CLIENT LIST, in Redis 7.0's field order.
     pub fn list_line(&self) -> String {
         let age = self.created.elapsed().as_secs();
@@ -183,7 +209,7 @@ impl ClientInfo {
         let obl = pending.min(rbs);
         let beyond = pending - obl + self.queued_bytes.load(Ordering::Relaxed);
         let oll = beyond.div_ceil(REPLY_BUFFER_CHUNK);
-        let tot_mem = qbuf + qbuf_free + argv_mem + multi_mem + rbs + beyond + 1024;
+        let tot_mem = self.memory_usage();
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
             self.id,
@@ -235,6 +261,10 @@ pub struct ClientState {
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A command failed to queue: EXEC will abort.
     pub multi_failed: bool,
+    /// Bytes of the arguments queued in `multi` (CLIENT LIST `multi-mem`).
+    pub multi_bytes: usize,
+    /// A command of this client waits for a key or for acknowledgements (flag `b`).
+    pub blocked: bool,
     pub watched: Vec<(usize, Bytes)>,
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
@@ -288,6 +318,8 @@ impl ClientState {
             authenticated,
             multi: None,
             multi_failed: false,
+            multi_bytes: 0,
+            blocked: false,
             watched: Vec::new(),
             channels: Default::default(),
             patterns: Default::default(),
@@ -318,9 +350,19 @@ impl ClientState {
     /// registered in `registry`; the caller unregisters it when done.
     pub fn internal_master(registry: &ClientRegistry) -> ClientState {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        ClientState::master_link(registry, nowhere, nowhere)
+    }
+
+    /// The client a replica applies its master's stream as, shown at the link's
+    /// addresses (see [`ClientState::internal_master`]).
+    pub fn master_link(
+        registry: &ClientRegistry,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> ClientState {
         // Nothing is ever published to it: the receiving side is dropped.
         let (tx, _) = mpsc::unbounded_channel();
-        let info = registry.register(nowhere, nowhere, false, -1, tx.clone());
+        let info = registry.register(peer, local, false, -1, tx.clone());
         let mut client = ClientState::new(info, true, tx);
         client.is_master = true;
         client
@@ -364,6 +406,9 @@ impl ClientState {
         }
         if self.multi.is_some() {
             f.push('x');
+        }
+        if self.blocked {
+            f.push('b');
         }
         *self.info.flags.lock().expect("lock") = f;
         self.info

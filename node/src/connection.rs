@@ -37,6 +37,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A query buffer larger than this is shrunk when its recent peak used less than half of
 /// it (PROTO_RESIZE_THRESHOLD).
 const QUERY_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// Output allowed to pile up beyond the reply buffer for a client that has not
+/// authenticated.
+const UNAUTHENTICATED_OUTPUT: usize = 1024;
+/// How often a client's query buffer is looked at for resizing.
+const QUERY_RESIZE_INTERVAL: Duration = Duration::from_millis(200);
 /// An idle client's buffers are given back after this long (Redis's clientsCron: 2 s).
 const IDLE_BUFFER_RELEASE: Duration = Duration::from_secs(2);
 
@@ -129,7 +134,9 @@ pub async fn serve<S>(
         server: server.clone(),
         client,
         inbuf: BytesMut::with_capacity(READ_CHUNK),
+        inbuf_released: false,
         query_peak: 0,
+        last_query_resize: Instant::now(),
         last_activity: Instant::now(),
         out: ReplyWriter::new(false),
         unflushed: false,
@@ -218,8 +225,13 @@ struct Connection {
     client: ClientState,
     /// The query buffer: bytes read and not yet parsed.
     inbuf: BytesMut,
+    /// The query buffer was given back while the client was idle: no room is made for a
+    /// read until bytes arrive.
+    inbuf_released: bool,
     /// The most of the query buffer used since it was last resized.
     query_peak: usize,
+    /// When the query buffer was last looked at for resizing.
+    last_query_resize: Instant,
     /// The last read or write, for the idle timeout and giving idle buffers back.
     last_activity: Instant,
     /// Replies not yet written; the front may have been written in part.
@@ -455,18 +467,10 @@ impl Connection {
         g.qbuf_free
             .store(self.inbuf.capacity() - self.inbuf.len(), Ordering::Relaxed);
         g.argv_mem.store(0, Ordering::Relaxed);
-        let (count, bytes) = match &self.client.multi {
-            Some(queue) => (
-                queue.len() as i64,
-                queue
-                    .iter()
-                    .flat_map(|args| args.iter().map(|a| a.len()))
-                    .sum(),
-            ),
-            None => (-1, 0),
-        };
+        let count = self.client.multi.as_ref().map_or(-1, |q| q.len() as i64);
         g.multi.store(count, Ordering::Relaxed);
-        g.multi_mem.store(bytes, Ordering::Relaxed);
+        g.multi_mem
+            .store(self.client.multi_bytes, Ordering::Relaxed);
     }
 
     /// Publishes the output waiting to be written, and the reply buffer's peak use.
@@ -483,6 +487,15 @@ impl Connection {
         self.wait.as_ref().is_some_and(|w| w.req.is_some())
     }
 
+    /// Shows whether the client waits in CLIENT LIST (flag `b`).
+    fn show_blocked(&mut self) {
+        let blocked = self.waiting();
+        if self.client.blocked != blocked {
+            self.client.blocked = blocked;
+            self.client.update_flags();
+        }
+    }
+
     /// Starts waiting for the front request's keys (or acknowledgements); a command that
     /// blocks again keeps its first deadline.
     fn block(&mut self, req: BlockRequest) {
@@ -497,6 +510,7 @@ impl Connection {
                 });
             }
         }
+        self.show_blocked();
     }
 
     /// Ends the front request's wait: it runs again, as woken or timed out.
@@ -506,7 +520,9 @@ impl Connection {
         };
         let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
         state.unblock(self.client.db, &req.keys, &req.waker);
+        drop(state);
         self.retry = how;
+        self.show_blocked();
     }
 
     /// Completes AUTH or HELLO ... AUTH against a hashed password.
@@ -558,6 +574,13 @@ impl Connection {
     }
 
     fn output_over_limit_quiet(&mut self) -> bool {
+        // As Redis since its fix for CVE-2025-21605: a client that has not authenticated
+        // gets no more than its reply buffer and 1 KB of output.
+        if !self.client.authenticated
+            && self.out.len() > crate::clients::REPLY_BUFFER_CHUNK + UNAUTHENTICATED_OUTPUT
+        {
+            return true;
+        }
         let limit = self.output_limit();
         if limit.hard == 0 && limit.soft == 0 {
             return false;
@@ -615,7 +638,7 @@ impl Connection {
             let wait = over_at.saturating_sub(now_ms());
             consider(Instant::now() + Duration::from_millis(wait));
         }
-        if self.inbuf.capacity() > 0 && self.inbuf.is_empty() {
+        if !self.inbuf_released && self.inbuf.is_empty() {
             consider(self.last_activity + IDLE_BUFFER_RELEASE);
         }
         nearest
@@ -651,6 +674,7 @@ impl Connection {
         if self.inbuf.is_empty() && now >= self.last_activity + IDLE_BUFFER_RELEASE {
             // As Redis's clientsCron: an idle client's query buffer is freed.
             self.inbuf = BytesMut::new();
+            self.inbuf_released = true;
             self.query_peak = 0;
             self.publish_input_gauges();
         }
@@ -658,24 +682,26 @@ impl Connection {
     }
 
     /// Gives back most of a large query buffer whose recent peak used less than half of it.
+    /// Looked at every [`QUERY_RESIZE_INTERVAL`], as Redis's cron visits each client, and
+    /// only between requests: a request arriving in pieces keeps the room made for it.
     fn resize_query_buffer(&mut self) {
-        let capacity = self.inbuf.capacity();
-        if capacity > QUERY_RESIZE_THRESHOLD
-            && self.query_peak < capacity / 2
-            && self.inbuf.len() <= self.query_peak
-        {
-            let mut smaller = BytesMut::with_capacity(self.query_peak.max(READ_CHUNK));
-            smaller.extend_from_slice(&self.inbuf);
-            self.inbuf = smaller;
+        let now = Instant::now();
+        if !self.inbuf.is_empty() || now < self.last_query_resize + QUERY_RESIZE_INTERVAL {
+            return;
         }
-        self.query_peak = self.inbuf.len();
+        self.last_query_resize = now;
+        let capacity = self.inbuf.capacity();
+        if capacity > QUERY_RESIZE_THRESHOLD && self.query_peak < capacity / 2 {
+            self.inbuf = BytesMut::with_capacity(self.query_peak.max(READ_CHUNK));
+        }
+        self.query_peak = 0;
     }
 
     /// Makes room in the query buffer for a read, or for the whole argument the parser is
     /// waiting for, so a large value is not grown 16 KB at a time. A buffer given back
     /// while idle stays empty until bytes arrive (see `next_event`).
     fn reserve_for_read(&mut self) {
-        if self.inbuf.capacity() == 0 {
+        if self.inbuf_released {
             return;
         }
         let needed = self
@@ -696,6 +722,7 @@ impl Connection {
     ) -> std::io::Result<Event> {
         self.resize_query_buffer();
         self.reserve_for_read();
+        self.publish_input_gauges();
         let deadline = self.next_deadline();
         if let Some(d) = deadline {
             self.timer.as_mut().reset(d);
@@ -772,7 +799,7 @@ impl Connection {
         stream: &mut S,
         cx: &mut std::task::Context<'_>,
     ) -> Poll<std::io::Result<usize>> {
-        let n = if self.inbuf.capacity() == 0 {
+        let n = if self.inbuf_released {
             let mut first = [0u8; 1024];
             let mut buf = tokio::io::ReadBuf::new(&mut first);
             match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
@@ -784,6 +811,7 @@ impl Connection {
             if n > 0 {
                 self.inbuf.reserve(READ_CHUNK);
                 self.inbuf.extend_from_slice(buf.filled());
+                self.inbuf_released = false;
             }
             n
         } else {
@@ -861,8 +889,28 @@ impl Connection {
             }
             Outbound::Monitor(line) => self.out.raw(&line),
             Outbound::Kill => return false,
+            Outbound::Unblock { error } => self.unblock_by_request(error),
         }
         true
+    }
+
+    /// CLIENT UNBLOCK of this client: a waiting command runs again as timed out, or ends
+    /// with Redis's UNBLOCKED error.
+    fn unblock_by_request(&mut self, error: bool) {
+        if !self.waiting() {
+            return;
+        }
+        if !error {
+            self.unblock(Retry::TimedOut);
+            return;
+        }
+        self.unblock(Retry::Fresh);
+        self.wait = None;
+        self.show_blocked();
+        self.pending.pop_front();
+        self.client.resumed_call = false;
+        self.out
+            .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
     }
 
     /// Releases what the client held in shared state.

@@ -37,6 +37,15 @@ pub trait PropagationSink: Send {
     fn feed(&mut self, cmd: &Propagated);
 }
 
+/// A client's WATCH of a key.
+#[derive(Debug, Clone, Copy)]
+struct Watcher {
+    client: ClientId,
+    /// The key's time had already passed when it was watched (it was stored but logically
+    /// gone): its deletion then changes nothing, as in Redis.
+    expired: bool,
+}
+
 /// Everything guarded by the engine lock.
 pub struct EngineState {
     pub dbs: Vec<Db>,
@@ -54,8 +63,10 @@ pub struct EngineState {
     pub evictor: crate::evict::Evictor,
     /// Keyspace notifications waiting to be published.
     pub events: crate::notify::KeyspaceEvents,
+    /// The encoding thresholds commands convert values at.
+    pub encoding: crate::keyspace::EncodingLimits,
     /// Keys watched by clients (WATCH), by (db, key).
-    watched: HashMap<(usize, Bytes), Vec<ClientId>>,
+    watched: HashMap<(usize, Bytes), Vec<Watcher>>,
     /// Clients whose watched keys were touched: their next EXEC fails.
     cas_dirty: HashSet<ClientId>,
     /// Clients blocked on keys (BLPOP & co.), woken when the key is written.
@@ -92,6 +103,7 @@ impl EngineState {
             latency_monitor: Default::default(),
             evictor: Default::default(),
             events: Default::default(),
+            encoding: Default::default(),
             watched: HashMap::new(),
             cas_dirty: HashSet::new(),
             blocked: HashMap::new(),
@@ -107,6 +119,7 @@ impl EngineState {
     pub fn apply_settings(&mut self, config: &crate::config::Config) {
         self.apply_stats_settings(config);
         self.evictor.configure(config);
+        self.encoding = crate::keyspace::EncodingLimits::from_config(config);
         self.events.configure(
             crate::notify::parse_flags(config.get("notify-keyspace-events")).unwrap_or(0),
         );
@@ -137,7 +150,7 @@ impl EngineState {
     }
 
     /// Replaces the dataset (an RDB loaded at start-up or by a full sync, its keys stamped
-    /// as [`Self::loading_clock`] said), the new databases keeping the settings of the old;
+    /// as [`Self::load_settings`] said), the new databases keeping the settings of the old;
     /// returns the old.
     pub fn install_dbs(&mut self, mut dbs: Vec<Db>) -> Vec<Db> {
         if let Some(old) = self.dbs.first() {
@@ -151,14 +164,20 @@ impl EngineState {
         std::mem::replace(&mut self.dbs, dbs)
     }
 
-    /// How keys about to be loaded are stamped: the databases' access tracking, and the
-    /// clock of now.
-    pub fn loading_clock(&self) -> (AccessTracking, u32) {
-        self.dbs
+    /// How keys about to be loaded are made: the databases' access tracking, the clock of
+    /// now, and the encoding thresholds.
+    pub fn load_settings(&self) -> crate::keyspace::LoadSettings {
+        let (access, clock_secs) = self
+            .dbs
             .first()
             .map_or((AccessTracking::default(), 0), |db| {
                 (db.access, db.clock_secs)
-            })
+            });
+        crate::keyspace::LoadSettings {
+            access,
+            clock_secs,
+            encoding: self.encoding,
+        }
     }
 
     /// Reports keyspace event `event` of `class` on `key` in `db`, after the `expired` and
@@ -210,6 +229,18 @@ impl EngineState {
         }
     }
 
+    /// Runs `f` with propagation off: what it runs (an AOF replayed, a dataset loaded) is
+    /// not fed back to the AOF or to replicas.
+    pub fn without_propagation<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let sinks = std::mem::take(&mut self.sinks);
+        let feed = self.repl_feed.take();
+        let result = f(self);
+        self.pending.clear();
+        self.sinks = sinks;
+        self.repl_feed = feed;
+        result
+    }
+
     /// Registers a consumer of the propagated command stream.
     pub fn add_sink(&mut self, sink: Box<dyn PropagationSink>) {
         self.sinks.push(sink);
@@ -223,10 +254,18 @@ impl EngineState {
     }
 
     /// Invalidates WATCHes on `key` and wakes blocked clients, without counting a change.
+    /// A key watched after its time had passed and deleted since is no change.
     pub fn touch(&mut self, db: usize, key: &Bytes) {
         if !self.watched.is_empty() {
-            if let Some(clients) = self.watched.get(&(db, key.clone())) {
-                self.cas_dirty.extend(clients.iter().copied());
+            let gone = self.dbs[db].peek(key).is_none();
+            if let Some(watchers) = self.watched.get_mut(&(db, key.clone())) {
+                for w in watchers.iter_mut() {
+                    if w.expired && gone {
+                        w.expired = false;
+                    } else {
+                        self.cas_dirty.insert(w.client);
+                    }
+                }
             }
         }
         if !self.blocked.is_empty() {
@@ -238,29 +277,92 @@ impl EngineState {
         }
     }
 
-    /// Invalidates every WATCH on keys of `db` (FLUSHDB, SWAPDB), or of all dbs.
-    pub fn touch_all(&mut self, db: Option<usize>) {
-        let hit: Vec<ClientId> = self
-            .watched
-            .iter()
-            .filter(|((d, _), _)| db.is_none_or(|x| x == *d))
-            .flat_map(|(_, c)| c.iter().copied())
-            .collect();
-        self.cas_dirty.extend(hit);
+    /// Invalidates the WATCHes a FLUSHDB/FLUSHALL of `db` changes, before it is emptied:
+    /// those of keys it holds.
+    pub fn touch_flushed(&mut self, db: usize, now: u64) {
+        self.touch_replaced(db, None, now);
     }
 
-    pub fn watch(&mut self, client: ClientId, db: usize, key: Bytes) {
-        let list = self.watched.entry((db, key)).or_default();
-        if !list.contains(&client) {
-            list.push(client);
+    /// Invalidates the WATCHes SWAPDB of `a` and `b` changes, before they are swapped.
+    pub fn touch_swapped(&mut self, a: usize, b: usize, now: u64) {
+        self.touch_replaced(a, Some(b), now);
+        self.touch_replaced(b, Some(a), now);
+    }
+
+    /// Redis's touchAllWatchedKeysInDb: the content of `db` is about to be replaced by
+    /// that of `replaced_with` (or by nothing). A watched key changes unless it is absent
+    /// from both, or was already expired when watched and is absent or expired after.
+    fn touch_replaced(&mut self, db: usize, replaced_with: Option<usize>, now: u64) {
+        if self.watched.is_empty() {
+            return;
         }
+        let expired_in = |dbs: &[Db], d: usize, key: &[u8]| {
+            dbs[d]
+                .peek(key)
+                .is_some_and(|e| e.expire_at().is_some_and(|t| t <= now))
+        };
+        for ((d, key), watchers) in self.watched.iter_mut() {
+            if *d != db {
+                continue;
+            }
+            let in_emptied = self.dbs[db].peek(key).is_some();
+            let in_replacement = replaced_with.is_some_and(|r| self.dbs[r].peek(key).is_some());
+            if !in_emptied && !in_replacement {
+                continue;
+            }
+            let replacement_expired = replaced_with.is_some_and(|r| expired_in(&self.dbs, r, key));
+            for w in watchers.iter_mut() {
+                if w.expired {
+                    if !in_replacement {
+                        // An expired key now gone: no logical change.
+                        w.expired = false;
+                        continue;
+                    }
+                    if replacement_expired {
+                        continue;
+                    }
+                } else if !in_emptied && replacement_expired {
+                    // No key replaced with an expired one.
+                    w.expired = true;
+                    continue;
+                }
+                self.cas_dirty.insert(w.client);
+            }
+        }
+    }
+
+    /// Watches `key` for `client`, noting whether its time has already passed.
+    pub fn watch(&mut self, client: ClientId, db: usize, key: Bytes, now: u64) {
+        let expired = self.dbs[db]
+            .peek(&key)
+            .is_some_and(|e| e.expire_at().is_some_and(|t| t <= now));
+        let list = self.watched.entry((db, key)).or_default();
+        if !list.iter().any(|w| w.client == client) {
+            list.push(Watcher { client, expired });
+        }
+    }
+
+    /// Whether a key `client` watches (`keys`) has expired since it was watched, which
+    /// aborts its EXEC as a change would.
+    pub fn watched_key_expired(&self, client: ClientId, keys: &[(usize, Bytes)], now: u64) -> bool {
+        keys.iter().any(|(db, key)| {
+            let expired_since = self
+                .watched
+                .get(&(*db, key.clone()))
+                .and_then(|ws| ws.iter().find(|w| w.client == client))
+                .is_some_and(|w| !w.expired);
+            expired_since
+                && self.dbs[*db]
+                    .peek(key)
+                    .is_some_and(|e| e.expire_at().is_some_and(|t| t <= now))
+        })
     }
 
     /// Drops all WATCHes of `client` and returns whether one of them was touched.
     pub fn unwatch_all(&mut self, client: ClientId, keys: &[(usize, Bytes)]) -> bool {
         for k in keys {
             if let Some(list) = self.watched.get_mut(k) {
-                list.retain(|c| *c != client);
+                list.retain(|w| w.client != client);
                 if list.is_empty() {
                     self.watched.remove(k);
                 }
@@ -312,13 +414,15 @@ impl EngineState {
         }
         let mut pending = std::mem::take(&mut self.pending);
         if atomic && pending.len() > 1 {
-            let db = pending[0].db;
-            let bracket = |name: &'static [u8]| Propagated {
+            // MULTI in the first command's database, EXEC in the last's: no SELECT of
+            // their own.
+            let (first, last) = (pending[0].db, pending[pending.len() - 1].db);
+            let bracket = |db, name: &'static [u8]| Propagated {
                 db,
                 args: vec![Bytes::from_static(name)],
             };
-            pending.insert(0, bracket(b"MULTI"));
-            pending.push(bracket(b"EXEC"));
+            pending.insert(0, bracket(first, b"MULTI"));
+            pending.push(bracket(last, b"EXEC"));
         }
         if let Some(repl) = &self.repl_feed {
             self.repl_end = repl.update(|log| {

@@ -372,7 +372,7 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     line(out, "pubsub_patterns", server.pubsub.numpat());
     line(out, "latest_fork_usec", 0);
     line(out, "total_forks", 0);
-    line(out, "migrate_cached_sockets", 0);
+    line(out, "migrate_cached_sockets", server.migrate_sockets.len());
     line(out, "slave_expires_tracked_keys", 0);
     line(out, "active_defrag_hits", 0);
     line(out, "active_defrag_misses", 0);

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod evict;
 pub mod info;
 pub mod keyspace;
+pub mod listeners;
 pub mod log;
 pub mod memory;
 pub mod notify;

@@ -146,7 +146,7 @@ fn main() -> std::process::ExitCode {
         }
         let tls = tandem::tls::TlsServer::from_config(&config)
             .map_err(|e| anyhow::anyhow!("Failed to configure TLS: {e}"))?;
-        let listeners = server::bind_all(&config)?;
+        let listeners = tandem::listeners::bind_all(&config)?;
         startup_banner(&config);
         let replicaof = config.get("replicaof").to_string();
         let server = Arc::new(Server::new(config, tls));

@@ -23,6 +23,8 @@ pub enum Outbound {
     /// CLIENT KILL or an output limit: close the connection. Sent through the queue the
     /// idle connection already waits on, so waiting for input needs no second waker.
     Kill,
+    /// CLIENT UNBLOCK: the blocked command ends as timed out, or with an error.
+    Unblock { error: bool },
 }
 
 /// A message for a subscriber.

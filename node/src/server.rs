@@ -1,13 +1,11 @@
 //! The server: shared state, listeners, the accept loop, the background cron (active
 //! expiry), and shutdown.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
 
 use crate::auth::Auth;
@@ -93,10 +91,16 @@ pub struct Server {
     monitor_count: AtomicUsize,
     pub shutdown: Shutdown,
     active_expire: AtomicBool,
+    /// DEBUG PAUSE-CRON: the periodic work stops (expiry, saves, timeouts, heartbeats).
+    pub cron_paused: AtomicBool,
     /// The TCP port actually bound (differs from the config when it said 0... or for tests).
     pub port: AtomicUsize,
     /// The TLS listener's state, when `tls-port` is set.
     pub tls: Option<crate::tls::TlsServer>,
+    /// The listening sockets and their accept loops.
+    pub listeners: crate::listeners::Listeners,
+    /// Connections MIGRATE keeps to its targets.
+    pub migrate_sockets: crate::cmd::migrate::SocketCache,
     /// Keeps the event loop polling briefly after requests (`busy-poll-us`).
     pub busy_poll: Arc<crate::busy_poll::BusyPoll>,
 }
@@ -176,8 +180,11 @@ impl Server {
             monitor_count: AtomicUsize::new(0),
             shutdown: Shutdown::default(),
             active_expire: AtomicBool::new(true),
+            cron_paused: AtomicBool::new(false),
             port: AtomicUsize::new(0),
             tls,
+            listeners: Default::default(),
+            migrate_sockets: Default::default(),
             busy_poll: Arc::new(crate::busy_poll::BusyPoll::new(busy_poll_us)),
         };
         server.apply_repl_limits(&server.config());
@@ -213,11 +220,8 @@ impl Server {
     }
 
     /// Installs the AOF opened at start-up and has the engine feed it.
-    pub fn install_aof(&self, aof: Arc<crate::persistence::aof::Aof>) {
-        self.engine
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .add_sink(Box::new(crate::persistence::aof::AofSink(aof.clone())));
+    pub fn install_aof(&self, state: &mut EngineState, aof: Arc<crate::persistence::aof::Aof>) {
+        state.add_sink(Box::new(crate::persistence::aof::AofSink(aof.clone())));
         let _ = self.aof.set(aof);
     }
 
@@ -288,15 +292,7 @@ impl Server {
                 ));
             }
         }
-        if let Some(name) = changed
-            .iter()
-            .find(|d| **d == "port" || **d == "tls-port" || **d == "bind")
-        {
-            return Err((
-                name.to_string(),
-                "changing listening sockets at runtime is not supported by tandem; restart with the new value".into(),
-            ));
-        }
+        self.apply_listener_changes(&next, changed)?;
         if let Some(tls) = &self.tls {
             if let Some(name) = changed
                 .iter()
@@ -334,6 +330,42 @@ impl Server {
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_from(&next);
         self.limits_version.fetch_add(1, Ordering::Release);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = next;
+        Ok(())
+    }
+
+    /// Rebinds the listeners after CONFIG SET bind, port or tls-port (see
+    /// [`crate::listeners::Listeners`]).
+    fn apply_listener_changes(
+        &self,
+        next: &Config,
+        changed: &[&'static str],
+    ) -> Result<(), (String, String)> {
+        use crate::listeners::Kind;
+        let Some(me) = self.self_arc() else {
+            return Ok(());
+        };
+        let old = self.config().clone();
+        let differs = |name: &str| changed.contains(&name) && old.get(name) != next.get(name);
+        if differs("bind") {
+            return self
+                .listeners
+                .change_bind(&me, &old, next)
+                .map_err(|e| ("bind".to_string(), e));
+        }
+        for (name, kind) in [("port", Kind::Plain), ("tls-port", Kind::Tls)] {
+            if !differs(name) {
+                continue;
+            }
+            if kind == Kind::Tls && self.tls.is_none() {
+                return Err((
+                    name.to_string(),
+                    "TLS is not configured: start tandem with a tls-port to serve TLS".into(),
+                ));
+            }
+            self.listeners
+                .change_port(&me, next, kind)
+                .map_err(|e| (name.to_string(), e))?;
+        }
         Ok(())
     }
 
@@ -446,9 +478,13 @@ impl Server {
     /// Once a second: the AOF's `everysec` fsync, `save` points, and the master's PING to
     /// its replicas every `repl-ping-replica-period` seconds.
     pub fn cron_every_second(&self, second: u64) {
+        if self.cron_paused.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(aof) = self.aof() {
             aof.fsync_if_due();
         }
+        self.migrate_sockets.expire_idle();
         let backlog_ttl = self.config().get_u64("repl-backlog-ttl");
         crate::replication::master::expire_idle_backlog(self, backlog_ttl);
         let (points, ping_period) = {
@@ -510,6 +546,9 @@ impl Server {
 
     /// One pass of the periodic work: active expiry of keys whose time has passed.
     pub fn cron(&self) {
+        if self.cron_paused.load(Ordering::Relaxed) {
+            return;
+        }
         let clock = (self.started.elapsed().as_secs() & 0xffff_ffff) as u32;
         // FAILOVER fixes the dataset, expiries included, until the hand-over.
         let failover = self.repl.failover_active();
@@ -543,106 +582,15 @@ impl Server {
     }
 }
 
-/// Addresses from the `bind` directive; `-` marks an address that may be unavailable.
-fn bind_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
-    bind.split_whitespace()
-        .filter_map(|a| {
-            let (optional, a) = match a.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, a),
-            };
-            let ip: std::net::IpAddr = match a {
-                "*" => "0.0.0.0".parse().ok()?,
-                "::*" => "::".parse().ok()?,
-                other => other.parse().ok()?,
-            };
-            Some((SocketAddr::new(ip, port), optional))
-        })
-        .collect()
-}
-
-/// Opens a listening socket like redis-server does (reuseaddr, backlog, v6only).
-fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
-    let domain = socket2::Domain::for_address(addr);
-    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    TcpListener::from_std(socket.into())
-}
-
-/// The listening sockets: plain TCP (`port`) and TLS (`tls-port`).
-#[derive(Debug, Default)]
-pub struct Listeners {
-    pub plain: Vec<TcpListener>,
-    pub tls: Vec<TcpListener>,
-}
-
-fn bind_port(config: &Config, port: u16) -> anyhow::Result<Vec<TcpListener>> {
-    let backlog = config.get_int("tcp-backlog") as i32;
-    let mut listeners = Vec::new();
-    for (addr, optional) in bind_addresses(config.get("bind"), port) {
-        match listen(addr, backlog) {
-            Ok(l) => listeners.push(l),
-            Err(e) if optional => {
-                warning!("Warning: Could not create server TCP listening socket {addr}: {e}");
-            }
-            Err(e) => {
-                anyhow::bail!("Could not create server TCP listening socket {addr}: {e}");
-            }
-        }
-    }
-    if listeners.is_empty() {
-        anyhow::bail!("Failed listening on port {port} (tcp), aborting.");
-    }
-    Ok(listeners)
-}
-
-/// Binds every configured address on `port` and `tls-port`; fails when a non-optional
-/// address cannot be bound, or when neither port is set.
-pub fn bind_all(config: &Config) -> anyhow::Result<Listeners> {
-    let port = config.get_int("port") as u16;
-    let tls_port = config.get_int("tls-port") as u16;
-    if port == 0 && tls_port == 0 {
-        anyhow::bail!("Configured to not listen anywhere, exiting.");
-    }
-    Ok(Listeners {
-        plain: if port == 0 {
-            Vec::new()
-        } else {
-            bind_port(config, port)?
-        },
-        tls: if tls_port == 0 {
-            Vec::new()
-        } else {
-            bind_port(config, tls_port)?
-        },
-    })
-}
-
 /// Runs the server until shutdown: accept loops, cron, signals.
-pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()> {
+pub async fn run(server: Arc<Server>, bound: crate::listeners::Bound) -> anyhow::Result<()> {
     // Handlers first: a signal that comes once clients can connect must not be lost (or, when
     // the parent left SIGINT ignored, ignored).
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    if let Some(l) = listeners.plain.first() {
-        server
-            .port
-            .store(l.local_addr()?.port() as usize, Ordering::Relaxed);
-    }
-    for listener in listeners.plain {
-        tokio::spawn(accept_loop(server.clone(), listener, false));
-    }
-    for listener in listeners.tls {
-        tokio::spawn(accept_loop(server.clone(), listener, true));
-    }
+    server.listeners.start(&server, bound);
     if tokio::runtime::Handle::current().runtime_flavor()
         == tokio::runtime::RuntimeFlavor::CurrentThread
     {
@@ -719,53 +667,4 @@ pub async fn run(server: Arc<Server>, listeners: Listeners) -> anyhow::Result<()
     }
     warning!("tandem is now ready to exit, bye bye...");
     Ok(())
-}
-
-async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: bool) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                warning!("Accepting client connection: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let keepalive = server.config().get_u64("tcp-keepalive");
-        if keepalive > 0 {
-            let sock = socket2::SockRef::from(&stream);
-            let ka = socket2::TcpKeepalive::new()
-                .with_time(Duration::from_secs(keepalive))
-                .with_interval(Duration::from_secs((keepalive / 3).max(1)));
-            let _ = sock.set_tcp_keepalive(&ka);
-        }
-        let local = stream.local_addr().unwrap_or(peer);
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        server
-            .stats
-            .connections_received
-            .fetch_add(1, Ordering::Relaxed);
-        if !tls {
-            tokio::spawn(crate::connection::serve(
-                server.clone(),
-                stream,
-                peer,
-                local,
-                fd,
-                None,
-            ));
-            continue;
-        }
-        let server = server.clone();
-        tokio::spawn(async move {
-            let Some(acceptor) = server.tls.as_ref() else {
-                return;
-            };
-            let ca = server.config().get("tls-ca-cert-file").to_string();
-            if let Some((stream, user)) = acceptor.accept(stream, peer, &ca).await {
-                crate::connection::serve(server.clone(), stream, peer, local, fd, Some(user)).await;
-            }
-        });
-    }
 }

@@ -327,6 +327,32 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.verbatim(&text);
     } else if is(sub, "KILL") {
         client_kill(ctx, a)?;
+    } else if is(sub, "UNBLOCK") {
+        arity(argc == 3 || argc == 4)?;
+        let id = args::int(&a[2])?;
+        let error = match a.get(3) {
+            None => false,
+            Some(how) if is(how, "TIMEOUT") => false,
+            Some(how) if is(how, "ERROR") => true,
+            Some(_) => {
+                return Err(CmdError::msg(
+                    "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                ))
+            }
+        };
+        let target = ctx
+            .server
+            .clients
+            .all()
+            .into_iter()
+            .find(|c| c.id as i64 == id && c.is_blocked());
+        match target {
+            Some(c) => {
+                c.unblock(error);
+                ctx.out.int(1);
+            }
+            None => ctx.out.int(0),
+        }
     } else if is(sub, "REPLY") {
         arity(argc == 3)?;
         let mode = &a[2];
@@ -365,6 +391,8 @@ fn client(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "HELP",
             "    Prints this help.",
         ];
@@ -420,7 +448,9 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         if is(&pair[0], "ID") {
             id = Some(
                 args::uint(&pair[1])
-                    .map_err(|_| CmdError::msg("ERR client-id should be greater than 0"))?,
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?,
             );
         } else if is(&pair[0], "ADDR") {
             addr = Some(v);

@@ -23,6 +23,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         "generic",
         restore,
     ),
+    // What a cluster's MIGRATE sends; outside cluster mode the same as RESTORE.
+    spec(
+        "restore-asking",
+        -4,
+        WRITE | DENYOOM,
+        (1, 1, 1),
+        "server",
+        restore,
+    ),
 ];
 
 fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -87,7 +96,8 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
     }
-    let value = restore_payload(&a[3], key).map_err(|e| CmdError::msg(e.to_string()))?;
+    let mut value = restore_payload(&a[3], key).map_err(|e| CmdError::msg(e.to_string()))?;
+    ctx.state.encoding.settle_loaded(&mut value);
     let deleted = opts.replace && ctx.db().remove(key).is_some();
     let expire_at = if ttl != 0 && !opts.absttl {
         ttl.saturating_add(now as i64)

@@ -597,7 +597,8 @@ fn object(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         let enc = entry.value.encoding();
         ctx.out.bulk(enc.as_bytes());
     } else if is(sub, "REFCOUNT") {
-        ctx.out.int(1);
+        let refcount = ctx.state.encoding.refcount(&entry.value);
+        ctx.out.int(refcount);
     } else if is(sub, "IDLETIME") {
         if policy_lfu {
             return Err(CmdError::msg("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));

@@ -79,7 +79,15 @@ fn set_pairs(ctx: &mut Ctx, a: &[Bytes]) -> Result<i64, CmdError> {
             String::from_utf8_lossy(&a[0]).to_ascii_lowercase(),
         ));
     }
-    let map = fields_of(ctx.write_or_create(&a[1], ValueKind::Hash, Value::new_hash)?);
+    let limits = ctx.state.encoding;
+    let value = ctx.write_or_create(&a[1], ValueKind::Hash, Value::new_hash)?;
+    // A listpack converts before the write when any argument is too long for it (even one
+    // that only updates a field), and after it when it holds too many fields.
+    let longest = a[2..].iter().map(|x| x.len()).max().unwrap_or(0);
+    if value.is_compact() && !limits.hash_stays_compact(0, longest) {
+        value.set_compact(false);
+    }
+    let map = fields_of(value);
     let mut added = 0;
     for pair in a[2..].chunks(2) {
         let value = Bytes::copy_from_slice(&pair[1]);
@@ -91,6 +99,8 @@ fn set_pairs(ctx: &mut Ctx, a: &[Bytes]) -> Result<i64, CmdError> {
             }
         }
     }
+    let count = map.len();
+    settle_hash(ctx, &a[1], count, 0);
     ctx.modified(&a[1]);
     // Even when no field changed, as Redis reports it.
     ctx.notify(class::HASH, "hset", &a[1]);
@@ -109,6 +119,17 @@ fn hmset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Converts the listpack hash at `key` to a hashtable when it now holds `count` fields or
+/// was just given a field or value `longest` bytes long, past the thresholds.
+fn settle_hash(ctx: &mut Ctx, key: &[u8], count: usize, longest: usize) {
+    let limits = ctx.state.encoding;
+    if !limits.hash_stays_compact(count, longest) {
+        if let Ok(Some(value)) = ctx.write_typed(key, ValueKind::Hash) {
+            value.set_compact(false);
+        }
+    }
+}
+
 fn hsetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let map = fields_of(ctx.write_or_create(&a[1], ValueKind::Hash, Value::new_hash)?);
     if map.contains_key(&a[2]) {
@@ -116,6 +137,8 @@ fn hsetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     map.insert(Bytes::copy_from_slice(&a[2]), Bytes::copy_from_slice(&a[3]));
+    let count = map.len();
+    settle_hash(ctx, &a[1], count, a[2].len().max(a[3].len()));
     ctx.modified(&a[1]);
     ctx.notify(class::HASH, "hset", &a[1]);
     ctx.out.int(1);
@@ -150,10 +173,11 @@ fn hdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
+    let compact = value.is_compact();
     let map = fields_of(value);
     let removed = a[2..]
         .iter()
-        .filter(|f| remove_field(map, f).is_some())
+        .filter(|f| remove_field(map, f, compact).is_some())
         .count();
     if removed > 0 {
         ctx.modified(&a[1]);
@@ -251,6 +275,8 @@ fn update_field(
             map.insert(Bytes::copy_from_slice(&a[2]), new.clone());
         }
     }
+    let count = map.len();
+    settle_hash(ctx, &a[1], count, a[2].len().max(new.len()));
     ctx.modified(&a[1]);
     ctx.notify(class::HASH, event, &a[1]);
     Ok(new)
@@ -372,7 +398,7 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         out.array(0);
         return Ok(());
     };
-    let compact = value.is_some_and(|v| v.encoding() == "listpack");
+    let compact = value.is_some_and(Value::is_compact);
     let (next, found) =
         scan_collection(map.iter().map(|(k, v)| (&k[..], v)), compact, cursor, &opts);
     out.array(2);

@@ -7,12 +7,14 @@
 pub mod args;
 mod bits;
 mod connection;
+mod debug;
 pub mod docs;
 mod dump;
 mod generic;
 mod hashes;
 mod lists;
 pub mod long_double;
+pub mod migrate;
 mod persistence;
 mod pubsub;
 mod replication;
@@ -199,6 +201,8 @@ fn movable_keys<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a Bytes>> {
         }
         MovableKeys::Sort { store } => {
             let mut keys: Vec<&Bytes> = args.get(1).into_iter().collect();
+            // STORE may be given several times: the last one is the destination.
+            let mut destination = None;
             let mut j = 2;
             while j < args.len() {
                 let opt = &args[j];
@@ -207,11 +211,12 @@ fn movable_keys<'a>(name: &str, args: &'a [Bytes]) -> Option<Vec<&'a Bytes>> {
                 } else if args::is(opt, "GET") || args::is(opt, "BY") {
                     j += 1;
                 } else if store && args::is(opt, "STORE") && j + 1 < args.len() {
-                    keys.push(&args[j + 1]);
+                    destination = Some(&args[j + 1]);
                     j += 1;
                 }
                 j += 1;
             }
+            keys.extend(destination);
             keys
         }
         MovableKeys::AfterSubcommand => {
@@ -500,6 +505,7 @@ impl CommandTable {
             connection::COMMANDS,
             generic::COMMANDS,
             dump::COMMANDS,
+            migrate::COMMANDS,
             sort::COMMANDS,
             strings::COMMANDS,
             bits::COMMANDS,
@@ -510,6 +516,7 @@ impl CommandTable {
             pubsub::COMMANDS,
             transactions::COMMANDS,
             server::COMMANDS,
+            debug::COMMANDS,
             replication::COMMANDS,
             persistence::COMMANDS,
         ] {
@@ -725,6 +732,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
     }
     if let Some(queue) = ctx.client.multi.as_mut() {
         if !runs_inside_multi(spec) {
+            ctx.client.multi_bytes += args.iter().map(|a| a.len()).sum::<usize>();
             queue.push(args.to_vec());
             ctx.out.simple("QUEUED");
             return;

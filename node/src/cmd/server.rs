@@ -1,5 +1,5 @@
 //! Server commands: INFO, CONFIG, COMMAND, TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB,
-//! SHUTDOWN, MONITOR, SLOWLOG, LATENCY, DEBUG, MEMORY.
+//! SHUTDOWN, MONITOR, SLOWLOG, LATENCY, MEMORY.
 
 use bytes::Bytes;
 
@@ -64,14 +64,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         (0, 0, 0),
         "server",
         latency,
-    ),
-    spec(
-        "debug",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
-        (0, 0, 0),
-        "server",
-        debug,
     ),
     spec(
         "memory",
@@ -158,7 +150,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         ctx.server
             .config()
-            .rewrite()
+            .rewrite(false)
             .map_err(|e| CmdError::msg(format!("ERR Rewriting config file: {e}")))?;
         ctx.out.ok();
     } else if is(sub, "RESETSTAT") {
@@ -459,8 +451,8 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     flush_mode(a)?;
     let db = ctx.client.db;
     let n = ctx.state.dbs[db].len() as u64;
+    ctx.state.touch_flushed(db, ctx.now);
     ctx.state.dbs[db].clear();
-    ctx.state.touch_all(Some(db));
     ctx.state.dirty += n;
     ctx.modified += 1;
     ctx.out.ok();
@@ -470,11 +462,11 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     flush_mode(a)?;
     let mut n = 0;
-    for db in ctx.state.dbs.iter_mut() {
-        n += db.len() as u64;
-        db.clear();
+    for db in 0..ctx.state.dbs.len() {
+        n += ctx.state.dbs[db].len() as u64;
+        ctx.state.touch_flushed(db, ctx.now);
+        ctx.state.dbs[db].clear();
     }
-    ctx.state.touch_all(None);
     ctx.state.dirty += n;
     ctx.modified += 1;
     ctx.out.ok();
@@ -491,9 +483,8 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if x < 0 || x >= n || y < 0 || y >= n {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
+    ctx.state.touch_swapped(x as usize, y as usize, ctx.now);
     ctx.state.dbs.swap(x as usize, y as usize);
-    ctx.state.touch_all(Some(x as usize));
-    ctx.state.touch_all(Some(y as usize));
     ctx.state.dirty += 1;
     ctx.modified += 1;
     ctx.out.ok();
@@ -730,41 +721,6 @@ fn latency_histogram(ctx: &mut Ctx, names: &[Bytes]) {
             ctx.out.int(count as i64);
         }
     }
-}
-
-fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let sub = &a[1];
-    if is(sub, "SLEEP") && a.len() == 3 {
-        // DEBUG SLEEP blocks the whole server in Redis; here too (the engine lock is held).
-        let secs = args::parse_f64(&a[2]).ok_or(CmdError::NotFloat)?;
-        if secs > 0.0 {
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
-        }
-        ctx.out.ok();
-    } else if is(sub, "SET-ACTIVE-EXPIRE") && a.len() == 3 {
-        ctx.server.set_active_expire(a[2].as_ref() != b"0");
-        ctx.out.ok();
-    } else if is(sub, "OBJECT") && a.len() == 3 {
-        // Looked at, not looked up (no expiry), as Redis's dictFind.
-        let Some(entry) = ctx.db().peek(&a[2]) else {
-            return Err(CmdError::NoSuchKey);
-        };
-        let text = format!(
-            "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:0",
-            entry.value.encoding(),
-            entry.value.approx_memory()
-        );
-        ctx.out.simple(&text);
-    } else if is(sub, "CHANGE-REPL-ID") {
-        ctx.out.ok();
-    } else if is(sub, "HELP") {
-        ctx.out.array(1);
-        ctx.out
-            .simple("DEBUG SLEEP <seconds> | SET-ACTIVE-EXPIRE <0|1> | OBJECT <key>");
-    } else {
-        return Err(unknown_subcommand("debug", sub));
-    }
-    Ok(())
 }
 
 fn memory(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {

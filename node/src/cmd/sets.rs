@@ -11,7 +11,7 @@ use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::keyspace::value::parse_canonical_i64;
-use crate::keyspace::{Collection, MemberSet, Value, ValueKind};
+use crate::keyspace::{Collection, EncodingLimits, MemberSet, Value, ValueKind};
 use crate::notify::class;
 use crate::resp::ReplyWriter;
 
@@ -74,31 +74,48 @@ fn read_set<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Result<Option<&'c MemberSet>, C
     Ok(ctx.read_typed(key, ValueKind::Set)?.and_then(Value::as_set))
 }
 
-/// Members in Redis's reply order: ascending numbers for an intset-like set.
-fn reply_order<'a>(members: impl Iterator<Item = &'a Bytes>) -> Vec<&'a Bytes> {
+/// Members in Redis's reply order: ascending numbers for an intset (`intset`), hash-table
+/// order otherwise.
+fn reply_order<'a>(members: impl Iterator<Item = &'a Bytes>, intset: bool) -> Vec<&'a Bytes> {
     let mut v: Vec<&Bytes> = members.collect();
-    let ints: Option<Vec<i64>> = v.iter().map(|m| parse_canonical_i64(m)).collect();
-    if let Some(mut ints) = ints.filter(|i| i.len() <= crate::keyspace::value::INTSET_MAX_ENTRIES) {
-        let mut pairs: Vec<(i64, &Bytes)> = ints.drain(..).zip(v.iter().copied()).collect();
-        pairs.sort_unstable_by_key(|(n, _)| *n);
-        v = pairs.into_iter().map(|(_, m)| m).collect();
+    if intset {
+        v.sort_unstable_by_key(|m| parse_canonical_i64(m).unwrap_or(0));
     }
     v
 }
 
-fn reply_members<'a>(out: &mut ReplyWriter, members: impl Iterator<Item = &'a Bytes>) {
-    let ordered = reply_order(members);
+fn reply_members<'a>(
+    out: &mut ReplyWriter,
+    members: impl Iterator<Item = &'a Bytes>,
+    intset: bool,
+) {
+    let ordered = reply_order(members, intset);
     out.set(ordered.len());
     for m in ordered {
         out.bulk(m);
     }
 }
 
+/// Adds `member` to the set `value`; an intset that cannot hold it (not an integer, or one
+/// too many) converts first, as Redis's setTypeAdd. Returns whether it was new.
+fn add_member(value: &mut Value, member: &[u8], limits: &EncodingLimits) -> bool {
+    let set = members_of(value);
+    if set.contains(member) {
+        return false;
+    }
+    let count = set.len() + 1;
+    if value.is_compact() && !limits.set_stays_compact(count, member) {
+        value.set_compact(false);
+    }
+    members_of(value).insert(Bytes::copy_from_slice(member))
+}
+
 fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
-    let set = members_of(ctx.write_or_create(&a[1], ValueKind::Set, Value::new_set)?);
+    let limits = ctx.state.encoding;
+    let value = ctx.write_or_create(&a[1], ValueKind::Set, Value::new_set)?;
     let added = a[2..]
         .iter()
-        .filter(|m| set.insert(Bytes::copy_from_slice(m)))
+        .filter(|m| add_member(value, m, &limits))
         .count();
     if added > 0 {
         ctx.modified(&a[1]);
@@ -129,8 +146,8 @@ fn srem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn smembers(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Set)?;
-    match value.and_then(Value::as_set) {
-        Some(s) => reply_members(out, s.iter()),
+    match value {
+        Some(v) => reply_members(out, v.as_set().expect("a set").iter(), v.is_compact()),
         _ => out.set(0),
     }
     Ok(())
@@ -196,6 +213,15 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     for m in &popped {
         set.remove(m);
     }
+    // Redis builds a new set of the survivors when few remain (and picks its encoding
+    // afresh), instead of removing the popped ones one by one.
+    if size > count && (size - count) * 5 <= count {
+        let limits = ctx.state.encoding;
+        if let Some(value) = ctx.write_typed(&key, ValueKind::Set)? {
+            let compact = limits.fits_compact(value);
+            value.set_compact(compact);
+        }
+    }
     ctx.modified(&key);
     ctx.notify(class::SET, "spop", &key);
     ctx.remove_if_empty(&key);
@@ -206,7 +232,7 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         srem.extend(popped.iter().cloned());
         ctx.propagate(srem);
     }
-    reply_members(ctx.out, popped.iter());
+    reply_members(ctx.out, popped.iter(), false);
     Ok(())
 }
 
@@ -225,6 +251,7 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         None => None,
     };
     let (value, out) = ctx.read_for_reply(&a[1], ValueKind::Set)?;
+    let intset = value.is_some_and(Value::is_compact);
     let Some(set) = value.and_then(Value::as_set) else {
         match count {
             Some(_) => out.array(0),
@@ -246,7 +273,7 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             out.bulk(set.random().expect("sets are never empty"));
         }
     } else if count as usize >= set.len() {
-        let ordered = reply_order(set.iter());
+        let ordered = reply_order(set.iter(), intset);
         out.array(ordered.len());
         for m in ordered {
             out.bulk(m);
@@ -288,11 +315,13 @@ fn smove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     ctx.modified(src);
     ctx.notify(class::SET, "srem", src);
     ctx.remove_if_empty(src);
-    let set = members_of(ctx.write_or_create(dst, ValueKind::Set, Value::new_set)?);
-    if set.insert(Bytes::copy_from_slice(member)) {
+    let limits = ctx.state.encoding;
+    let value = ctx.write_or_create(dst, ValueKind::Set, Value::new_set)?;
+    // A member the destination already had leaves it untouched (no WATCH, no event).
+    if add_member(value, member, &limits) {
+        ctx.modified(dst);
         ctx.notify(class::SET, "sadd", dst);
     }
-    ctx.modified(dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -305,9 +334,21 @@ enum Algebra {
     Diff,
 }
 
+/// The result of a set algebra, and whether Redis lists it as an intset (in ascending
+/// order): SINTER walks its smallest input, so its order is that input's; SUNION and SDIFF
+/// build a new set, an intset when the result fits one.
+struct Combined {
+    members: MemberSet,
+    intset_order: bool,
+}
+
+fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<MemberSet, CmdError> {
+    combine_ordered(ctx, keys, op).map(|c| c.members)
+}
+
 /// Computes the algebra over `keys` (missing keys are empty sets; a key of another
 /// type is WRONGTYPE, checked for every key first as Redis does).
-fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<MemberSet, CmdError> {
+fn combine_ordered(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<Combined, CmdError> {
     // Each read borrows `ctx`, so keep clones of the values (the sets are shared, not copied).
     let mut values: Vec<Option<Value>> = Vec::with_capacity(keys.len());
     for key in keys {
@@ -318,15 +359,24 @@ fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<MemberSet, CmdE
         .map(|v| v.as_ref().and_then(Value::as_set))
         .collect();
     let mut result = MemberSet::default();
+    let mut smallest_intset = false;
     match op {
         Algebra::Inter => {
             if sets.iter().any(|s| s.is_none()) {
-                return Ok(result);
+                return Ok(Combined {
+                    members: result,
+                    intset_order: false,
+                });
             }
-            let mut all: Vec<&MemberSet> = sets.iter().flatten().copied().collect();
-            all.sort_by_key(|s| s.len());
-            for m in all[0] {
-                if all[1..].iter().all(|s| s.contains(m)) {
+            let mut all: Vec<(&MemberSet, bool)> = sets
+                .iter()
+                .zip(&values)
+                .map(|(s, v)| (s.expect("checked above"), v.as_ref().is_some_and(Value::is_compact)))
+                .collect();
+            all.sort_by_key(|(s, _)| s.len());
+            smallest_intset = all[0].1;
+            for m in all[0].0 {
+                if all[1..].iter().all(|(s, _)| s.contains(m)) {
                     result.insert(m.clone());
                 }
             }
@@ -346,25 +396,74 @@ fn combine(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<MemberSet, CmdE
             }
         }
     }
-    Ok(result)
+    let intset_order = match op {
+        Algebra::Inter => smallest_intset,
+        Algebra::Union | Algebra::Diff => {
+            let limits = ctx.state.encoding;
+            result.len() <= limits.set_max_intset_entries
+                && result.iter().all(|m| parse_canonical_i64(m).is_some())
+        }
+    };
+    Ok(Combined {
+        members: result,
+        intset_order,
+    })
 }
 
 fn algebra_reply(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
-    let result = combine(ctx, &a[1..], op)?;
-    reply_members(ctx.out, result.iter());
+    let result = combine_ordered(ctx, &a[1..], op)?;
+    reply_members(ctx.out, result.members.iter(), result.intset_order);
     Ok(())
 }
 
-/// Stores the result in `a[1]` (replacing it, deleting it when empty).
+/// Whether SDIFFSTORE builds its result as Redis's second algorithm does: the whole
+/// first set added, then the others' members removed, so the result is an intset only
+/// when the first set could be one. Redis picks it when that costs less than looking every
+/// member of the first set up in each other set.
+fn diff_copies_first_set(ctx: &mut Ctx, keys: &[Bytes]) -> bool {
+    let now = ctx.now;
+    let db = &ctx.state.dbs[ctx.client.db];
+    let size = |k: &Bytes| {
+        db.peek(k)
+            .filter(|e| e.expire_at().is_none_or(|t| t > now))
+            .and_then(|e| e.value.as_set().map(|s| s.len()))
+    };
+    let Some(first) = size(&keys[0]) else {
+        return false;
+    };
+    if keys[1..].contains(&keys[0]) {
+        return false;
+    }
+    let sizes: Vec<usize> = keys.iter().filter_map(size).collect();
+    let lookups = first * sizes.len() / 2;
+    let copies: usize = sizes.iter().sum();
+    lookups > copies
+}
+
+/// Stores the result in `a[1]` (replacing it, deleting it when empty), as an intset when
+/// its content fits one.
 fn algebra_store(ctx: &mut Ctx, a: &[Bytes], op: Algebra) -> CmdResult {
-    let result = combine(ctx, &a[2..], op)?;
+    let keys = &a[2..];
+    let via_first_set = op == Algebra::Diff && diff_copies_first_set(ctx, keys);
+    let result = combine(ctx, keys, op)?;
     let len = result.len();
     let event = match op {
         Algebra::Inter => "sinterstore",
         Algebra::Union => "sunionstore",
         Algebra::Diff => "sdiffstore",
     };
-    ctx.store_collection(&a[1], Value::from_set(result), class::SET, event);
+    let limits = ctx.state.encoding;
+    let mut value = Value::from_set(result);
+    let compact = if via_first_set {
+        let now = ctx.now;
+        ctx.db()
+            .get_untouched(&keys[0], now)
+            .is_some_and(|e| limits.fits_compact(&e.value))
+    } else {
+        limits.fits_compact(&value)
+    };
+    value.set_compact(compact);
+    ctx.store_collection(&a[1], value, class::SET, event);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -439,9 +538,9 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         out.array(0);
         return Ok(());
     };
-    let compact = value.is_some_and(|v| v.encoding() == "intset");
+    let compact = value.is_some_and(Value::is_compact);
     let items: Vec<(&[u8], ())> = if compact {
-        reply_order(set.iter())
+        reply_order(set.iter(), true)
             .into_iter()
             .map(|m| (&m[..], ()))
             .collect()

@@ -54,6 +54,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     }
     ctx.client.multi = Some(Vec::new());
     ctx.client.multi_failed = false;
+    ctx.client.multi_bytes = 0;
     ctx.client.update_flags();
     ctx.out.ok();
     Ok(())
@@ -63,6 +64,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
 pub(super) fn end_transaction(ctx: &mut Ctx) {
     ctx.client.multi = None;
     ctx.client.multi_failed = false;
+    ctx.client.multi_bytes = 0;
     let watched = std::mem::take(&mut ctx.client.watched);
     ctx.state.unwatch_all(ctx.client.id, &watched);
     ctx.client.update_flags();
@@ -74,13 +76,9 @@ fn exec(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
     };
     let failed = ctx.client.multi_failed;
     // A watched key that expired since WATCH also aborts, as in Redis.
-    let now = ctx.now;
-    let expired_watch = ctx.client.watched.iter().any(|(db, k)| {
-        ctx.state.dbs[*db]
-            .peek(k)
-            .and_then(|e| e.expire_at())
-            .is_some_and(|t| t <= now)
-    });
+    let expired_watch = ctx
+        .state
+        .watched_key_expired(ctx.client.id, &ctx.client.watched, ctx.now);
     let dirty = ctx.state.is_cas_dirty(ctx.client.id) || expired_watch;
     end_transaction(ctx);
     if failed {
@@ -134,7 +132,7 @@ fn watch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     for key in &a[1..] {
         if !ctx.client.watched.iter().any(|(d, k)| *d == db && k == key) {
             ctx.client.watched.push((db, key.clone()));
-            ctx.state.watch(ctx.client.id, db, key.clone());
+            ctx.state.watch(ctx.client.id, db, key.clone(), ctx.now);
         }
     }
     ctx.out.ok();

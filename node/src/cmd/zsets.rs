@@ -11,7 +11,9 @@ use super::args::{self, is};
 use super::flags::*;
 use super::generic::{parse_cursor, parse_scan_options, scan_collection};
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
-use crate::keyspace::{is_negative_zero, Collection, SortedSet, Value, ValueKind, ValueRef};
+use crate::keyspace::{
+    is_negative_zero, Collection, EncodingLimits, SortedSet, Value, ValueKind, ValueRef,
+};
 use crate::notify::class;
 use crate::resp::ReplyWriter;
 
@@ -344,12 +346,12 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Ok(());
     }
-    let z = zset_of(ctx.write_or_create(key, ValueKind::ZSet, Value::new_zset)?);
+    let limits = ctx.state.encoding;
+    let value = ctx.write_or_create(key, ValueKind::ZSet, Value::new_zset)?;
     let (mut added, mut updated, mut last) = (0, 0, None);
-    let mut wrote_negative_zero = false;
     for (pair, &score) in pairs.chunks(2).zip(&scores) {
         let member = &pair[1];
-        let current = z.score(member);
+        let current = zset_of(value).score(member);
         // A new member takes the increment itself (so -0 stays -0 in the reply).
         let new = match current {
             Some(cur) if f.incr => cur + score,
@@ -367,20 +369,16 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
                     continue;
                 }
                 if new != cur {
-                    z.insert(member.clone(), new);
+                    insert_member(value, member, new, &limits);
                     updated += 1;
                 }
             }
             None => {
-                z.insert(Bytes::copy_from_slice(member), new);
+                insert_member(value, member, new, &limits);
                 added += 1;
             }
         }
         last = Some(new);
-        wrote_negative_zero |= is_negative_zero(new);
-    }
-    if wrote_negative_zero {
-        z.normalize_negative_zero();
     }
     if added + updated > 0 {
         ctx.modified(key);
@@ -400,17 +398,15 @@ fn zadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn zincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let delta = args::float(&a[2])?;
-    let z = zset_of(ctx.write_or_create(&a[1], ValueKind::ZSet, Value::new_zset)?);
-    let current = z.score(&a[3]);
+    let limits = ctx.state.encoding;
+    let value = ctx.write_or_create(&a[1], ValueKind::ZSet, Value::new_zset)?;
+    let current = zset_of(value).score(&a[3]);
     let new = current.map_or(delta, |cur| cur + delta);
     if new.is_nan() {
         ctx.remove_if_empty(&a[1]);
         return Err(CmdError::msg(NAN_SCORE));
     }
-    z.insert(Bytes::copy_from_slice(&a[3]), new);
-    if is_negative_zero(new) {
-        z.normalize_negative_zero();
-    }
+    insert_member(value, &a[3], new, &limits);
     ctx.modified(&a[1]);
     if current != Some(new) {
         ctx.notify(class::ZSET, "zincr", &a[1]);
@@ -727,11 +723,35 @@ fn zrevrangebylex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     range_reply(ctx, a, Some((RangeBy::Lex, true)))
 }
 
-/// Replaces `dst` with `result` (deleting it when empty) and replies with the size.
-fn store_result(ctx: &mut Ctx, dst: &Bytes, mut result: SortedSet, event: &'static str) {
-    result.normalize_negative_zero();
+/// Adds or updates `member` with `score` in the sorted set `value`. A new member that
+/// does not fit a listpack converts the set (a score update never does), and a listpack
+/// keeps a -0 score as 0, as Redis stores an integral score there as an integer.
+fn insert_member(value: &mut Value, member: &[u8], score: f64, limits: &EncodingLimits) {
+    let z = zset_of(value);
+    let is_new = z.score(member).is_none();
+    let count = z.len() + usize::from(is_new);
+    if is_new && value.is_compact() && !limits.zset_stays_compact(count, member) {
+        value.set_compact(false);
+    }
+    let score = if value.is_compact() && is_negative_zero(score) {
+        0.0
+    } else {
+        score
+    };
+    zset_of(value).insert(Bytes::copy_from_slice(member), score);
+}
+
+/// Replaces `dst` with `result` (deleting it when empty) and replies with the size. The
+/// new set is a listpack when its content fits one.
+fn store_result(ctx: &mut Ctx, dst: &Bytes, result: SortedSet, event: &'static str) {
     let len = result.len();
-    ctx.store_collection(dst, Value::from_zset(result), class::ZSET, event);
+    let mut value = Value::from_zset(result);
+    let compact = ctx.state.encoding.fits_compact(&value);
+    value.set_compact(compact);
+    if compact {
+        zset_of(&mut value).normalize_negative_zero();
+    }
+    ctx.store_collection(dst, value, class::ZSET, event);
     ctx.out.int(len as i64);
 }
 
@@ -1275,7 +1295,7 @@ fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         out.array(0);
         return Ok(());
     };
-    let compact = value.is_some_and(|v| v.encoding() == "listpack");
+    let compact = value.is_some_and(Value::is_compact);
     let (next, found) = scan_collection(z.iter().map(|(m, s)| (&m[..], s)), compact, cursor, &opts);
     out.array(2);
     out.bulk(next.to_string().as_bytes());

@@ -831,6 +831,14 @@ impl Db {
         n
     }
 
+    /// Every key with its entry, those whose time has passed included (not yet deleted),
+    /// in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.segments
+            .iter()
+            .flat_map(|seg| seg.iter().map(|slot| (&slot.key[..], &slot.entry)))
+    }
+
     /// Keys of live entries, in no particular order.
     pub fn keys(&self, now: u64) -> impl Iterator<Item = &[u8]> + '_ {
         self.segments.iter().flat_map(move |seg| {

@@ -8,6 +8,8 @@
 
 pub mod access;
 mod db;
+pub mod digest;
+pub mod encoding;
 mod keyed_table;
 mod segment;
 pub mod value;
@@ -15,10 +17,21 @@ mod zset;
 
 pub use access::{AccessTracking, RecordedAccess, SavedAccess};
 pub use db::{Db, DbSnapshot, Entry, EvictionCandidate, EvictionOrder, ScanCursor, SnapshotPart};
+pub use encoding::EncodingLimits;
 pub use value::{
     glob_match, remove_field, Collection, FieldMap, MemberSet, Value, ValueKind, ValueRef,
 };
 pub use zset::{is_negative_zero, Score, SortedSet};
+
+/// How the keys of a load (RDB file, full sync) are made: their accesses stamped as the
+/// databases track them, at the databases' clock, and their encodings settled against
+/// the current thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadSettings {
+    pub access: AccessTracking,
+    pub clock_secs: u32,
+    pub encoding: EncodingLimits,
+}
 
 /// Milliseconds since the Unix epoch, the unit of every expiry time.
 pub fn now_ms() -> u64 {

@@ -28,7 +28,16 @@ pub use super::keyed_table::MemberSet;
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Box<[u8]>),
-    Coll(Arc<Collection>),
+    Coll(Arc<Stored>),
+}
+
+/// A collection with its encoding state.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Whether Redis would keep it in its compact encoding (a listpack hash or sorted set,
+    /// an intset set); see [`super::encoding`].
+    compact: bool,
+    data: Collection,
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
@@ -57,8 +66,12 @@ pub enum ValueRef<'a> {
 }
 
 impl From<Collection> for Value {
+    /// A collection in its compact encoding, which every new collection starts in.
     fn from(collection: Collection) -> Value {
-        Value::Coll(Arc::new(collection))
+        Value::Coll(Arc::new(Stored {
+            compact: true,
+            data: collection,
+        }))
     }
 }
 
@@ -96,23 +109,16 @@ impl ValueKind {
     }
 }
 
-/// Removes a field, keeping the insertion order of the others while the hash is small
-/// enough for Redis to keep it as a listpack (O(n), like Redis's listpack delete), and
-/// swapping in the last field otherwise (O(1); Redis's hashtable order is unspecified).
-pub fn remove_field(map: &mut FieldMap, field: &[u8]) -> Option<Bytes> {
-    if map.len() <= HASH_LISTPACK_MAX_ENTRIES + 1 {
+/// Removes a field, keeping the insertion order of the others while the hash is a
+/// listpack (`compact`; O(n), like Redis's listpack delete), and swapping in the last field
+/// otherwise (O(1); Redis's hashtable order is unspecified).
+pub fn remove_field(map: &mut FieldMap, field: &[u8], compact: bool) -> Option<Bytes> {
+    if compact {
         map.shift_remove(field)
     } else {
         map.swap_remove(field)
     }
 }
-
-/// Sizes up to which Redis 7.0 keeps the compact encodings (its config defaults:
-/// hash-max-listpack-entries 512, zset-max-listpack-entries 128, *-max-listpack-value 64).
-pub const HASH_LISTPACK_MAX_ENTRIES: usize = 512;
-pub const ZSET_LISTPACK_MAX_ENTRIES: usize = 128;
-pub const LISTPACK_MAX_VALUE: usize = 64;
-pub const INTSET_MAX_ENTRIES: usize = 512;
 
 impl Value {
     pub fn kind(&self) -> ValueKind {
@@ -129,7 +135,7 @@ impl Value {
     pub fn view(&self) -> ValueRef<'_> {
         match self {
             Value::Str(s) => ValueRef::Str(s),
-            Value::Coll(c) => match &**c {
+            Value::Coll(c) => match &c.data {
                 Collection::List(l) => ValueRef::List(l),
                 Collection::Hash(h) => ValueRef::Hash(h),
                 Collection::Set(s) => ValueRef::Set(s),
@@ -170,7 +176,26 @@ impl Value {
     pub fn collection_mut(&mut self) -> Option<&mut Collection> {
         match self {
             Value::Str(_) => None,
-            Value::Coll(c) => Some(Arc::make_mut(c)),
+            Value::Coll(c) => Some(&mut Arc::make_mut(c).data),
+        }
+    }
+
+    /// Whether a collection is in its compact encoding (listpack or intset); true for
+    /// strings and lists, whose encodings follow from their content.
+    pub fn is_compact(&self) -> bool {
+        match self {
+            Value::Str(_) => true,
+            Value::Coll(c) => c.compact,
+        }
+    }
+
+    /// Sets a collection's encoding (see [`super::encoding`]); a change to a collection a
+    /// snapshot shares copies it first.
+    pub fn set_compact(&mut self, compact: bool) {
+        if let Value::Coll(c) = self {
+            if c.compact != compact {
+                Arc::make_mut(c).compact = compact;
+            }
         }
     }
 
@@ -244,7 +269,7 @@ impl Value {
     pub fn prefetch(&self) {
         match self {
             Value::Str(s) => super::db::prefetch_bytes(s),
-            Value::Coll(c) => mem_prefetch::prefetch_read_data::<_, 3>(&**c),
+            Value::Coll(c) => mem_prefetch::prefetch_read_data::<_, 3>(&c.data),
         }
     }
 
@@ -259,17 +284,17 @@ impl Value {
         }
     }
 
-    /// The encoding OBJECT ENCODING reports: what Redis 7.0 would use for this content
-    /// under its default thresholds.
+    /// The encoding OBJECT ENCODING reports: a string's follows from its content (Redis
+    /// leaves one changed in place `raw`); a collection's is its state.
     pub fn encoding(&self) -> &'static str {
         if let Value::Coll(c) = self {
-            if let Collection::Raw(_) = **c {
+            if let Collection::Raw(_) = c.data {
                 // Redis too leaves a string it changed in place `raw`, short or numeric.
                 return "raw";
             }
         }
-        match self.view() {
-            ValueRef::Str(s) => {
+        match (self.view(), self.is_compact()) {
+            (ValueRef::Str(s), _) => {
                 if s.len() <= 20 && parse_canonical_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
@@ -279,34 +304,11 @@ impl Value {
                 }
             }
             // Redis 7.0 keeps every list as a quicklist (listpack lists came in 7.2).
-            ValueRef::List(_) => "quicklist",
-            ValueRef::Hash(h) => {
-                if h.len() <= HASH_LISTPACK_MAX_ENTRIES
-                    && h.iter().all(|(k, v)| {
-                        k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE
-                    })
-                {
-                    "listpack"
-                } else {
-                    "hashtable"
-                }
-            }
-            ValueRef::Set(s) => {
-                if s.len() <= INTSET_MAX_ENTRIES
-                    && s.iter().all(|m| parse_canonical_i64(m).is_some())
-                {
-                    "intset"
-                } else {
-                    "hashtable"
-                }
-            }
-            ValueRef::ZSet(z) => {
-                if z.is_compact(None) {
-                    "listpack"
-                } else {
-                    "skiplist"
-                }
-            }
+            (ValueRef::List(_), _) => "quicklist",
+            (ValueRef::Hash(_) | ValueRef::ZSet(_), true) => "listpack",
+            (ValueRef::Hash(_), false) | (ValueRef::Set(_), false) => "hashtable",
+            (ValueRef::Set(_), true) => "intset",
+            (ValueRef::ZSet(_), false) => "skiplist",
         }
     }
 
@@ -314,7 +316,7 @@ impl Value {
     pub fn approx_memory(&self) -> usize {
         const BYTES_OVERHEAD: usize = 32;
         if let Value::Coll(c) = self {
-            if let Collection::Raw(s) = &**c {
+            if let Collection::Raw(s) = &c.data {
                 return s.capacity();
             }
         }

@@ -73,29 +73,12 @@ impl SortedSet {
         }
     }
 
-    /// Whether Redis 7.0 would keep this set listpack-encoded (its size limits), with
-    /// `adding` (a member about to be inserted) counted in.
-    pub fn is_compact(&self, adding: Option<&[u8]>) -> bool {
-        use super::value::{LISTPACK_MAX_VALUE, ZSET_LISTPACK_MAX_ENTRIES};
-        let new = adding.filter(|m| !self.scores.contains(m));
-        self.len() + usize::from(new.is_some()) <= ZSET_LISTPACK_MAX_ENTRIES
-            && adding.is_none_or(|m| m.len() <= LISTPACK_MAX_VALUE)
-            && self
-                .scores
-                .iter()
-                .all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE)
-    }
-
-    /// Turns -0 scores into 0 when the set is listpack-encoded: Redis stores an integral
-    /// score there as an integer, so the sign of zero does not survive. O(n): call it when
-    /// a -0 was written (see [`is_negative_zero`]).
+    /// Turns -0 scores into 0, as a listpack-encoded set does (Redis stores an integral
+    /// score there as an integer, so the sign of zero does not survive). O(n): for a set
+    /// built whole (the *STORE commands, a load) or just made compact.
     pub fn normalize_negative_zero(&mut self) {
-        if !self.is_compact(None) {
-            return;
-        }
-        let negative_zero = is_negative_zero;
         for (member, score) in self.scores.iter_mut() {
-            if negative_zero(*score) {
+            if is_negative_zero(*score) {
                 // -0 and 0 compare equal, so the ordered entry is the same one.
                 self.order.remove(&(Score(*score), member.clone()));
                 *score = 0.0;

@@ -183,6 +183,8 @@ pub struct Aof {
     pub last_rewrite_ok: AtomicBool,
     pub last_rewrite_secs: AtomicU64,
     pub rewrites: AtomicU64,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds each write of buffered commands waits first.
+    pub flush_sleep_us: AtomicU64,
 }
 
 impl std::fmt::Debug for Aof {
@@ -261,6 +263,7 @@ impl Aof {
             last_rewrite_ok: AtomicBool::new(true),
             last_rewrite_secs: AtomicU64::new(0),
             rewrites: AtomicU64::new(0),
+            flush_sleep_us: AtomicU64::new(0),
         })
     }
 
@@ -283,6 +286,10 @@ impl Aof {
         let mut w = self.writer.lock().expect("aof writer");
         if w.pending.is_empty() {
             return Ok(());
+        }
+        let sleep = self.flush_sleep_us.load(Ordering::Relaxed);
+        if sleep > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(sleep));
         }
         let pending = std::mem::take(&mut w.pending);
         let result = w.file.write_all(&pending);

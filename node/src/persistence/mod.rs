@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::engine::EngineState;
 use crate::{notice, verbose, warning};
 pub use rdb_file::{ExpiredKeys, Loaded, Snapshot};
 
@@ -52,6 +53,11 @@ impl SaveStatus {
     /// Changes since the last successful save, given the engine's change counter.
     pub fn changes_since(&self, dirty: u64) -> u64 {
         dirty.saturating_sub(self.dirty_saved.load(Ordering::Relaxed))
+    }
+
+    /// Counts nothing up to `dirty` as changed since the last save (a dataset just loaded).
+    pub fn forget_changes(&self, dirty: u64) {
+        self.dirty_saved.store(dirty, Ordering::Relaxed);
     }
 
     fn finish(&self, snapshot_dirty: u64, result: &std::io::Result<u64>) {
@@ -199,37 +205,37 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
             !c.get("replicaof").is_empty(),
         )
     };
-    let progress = |n: u64| notice!("Loading: {n} keys loaded");
+    let mut state = server.engine.lock().unwrap_or_else(|e| e.into_inner());
+    if is_replica {
+        // A replica keeps keys whose time has passed until its master deletes them.
+        state.set_delete_expired(false);
+    }
     if appendonly {
         let paths = aof::AofPaths::new(&server.config());
         let manifest = paths.read_manifest()?;
         if let Some(m) = &manifest {
-            load_aof(server, &paths, m, truncated_ok)?;
+            load_aof(server, &mut state, &paths, m, truncated_ok)?;
             notice!(
                 "DB loaded from append only file: {:.3} seconds",
                 start.elapsed().as_secs_f64()
             );
         }
-        let aof = aof::Aof::open(paths, policy, manifest, || {
-            Snapshot::take(
-                &server.engine.lock().unwrap_or_else(|e| e.into_inner()),
-                None,
-            )
-        })
-        .map_err(|e| format!("Can't open the append-only file: {e}"))?;
-        server.install_aof(Arc::new(aof));
+        let aof = aof::Aof::open(paths, policy, manifest, || Snapshot::take(&state, None))
+            .map_err(|e| format!("Can't open the append-only file: {e}"))?;
+        server.install_aof(&mut state, Arc::new(aof));
         return Ok(());
     }
     let path = rdb_path(&server.config());
-    if let Some(loaded) = load_rdb_file(server, &path, progress)? {
+    let progress = |n: u64| notice!("Loading: {n} keys loaded");
+    if let Some(loaded) = load_rdb_file(&state, &path, progress)? {
         notice!(
             "Done loading RDB, keys loaded: {}, keys expired: 0.",
             loaded.keys
         );
         let repl = loaded.repl.clone();
-        install(server, loaded.dbs);
+        state.install_dbs(loaded.dbs);
         if let Some((id, offset)) = repl {
-            restore_replication(server, id, offset, is_replica);
+            restore_replication(server, &mut state, id, offset, is_replica);
         }
         notice!(
             "DB loaded from disk: {:.3} seconds",
@@ -239,46 +245,152 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
     Ok(())
 }
 
-/// Loads the RDB file at `path` into databases like the server's (as many, tracking
-/// accesses as they do); None when it does not exist.
-fn load_rdb_file(
+/// DEBUG RELOAD's options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReloadOptions {
+    /// NOSAVE: load the file as it is instead of saving the dataset first.
+    pub nosave: bool,
+    /// NOFLUSH: load into the dataset instead of replacing it.
+    pub noflush: bool,
+    /// MERGE: with NOFLUSH, a key of the file replaces the dataset's.
+    pub merge: bool,
+}
+
+/// Why DEBUG RELOAD failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("ERR")]
+    Save,
+    #[error("ERR Error trying to load the RDB dump")]
+    Load,
+}
+
+/// DEBUG RELOAD: saves the dataset to the RDB file (unless NOSAVE), empties it (unless
+/// NOFLUSH) and loads the file back, as Redis does: the round trip re-encodes every value
+/// from its content and drops the keys whose time has passed.
+pub fn reload_rdb(
     server: &crate::server::Server,
+    state: &mut EngineState,
+    options: ReloadOptions,
+    now: u64,
+) -> Result<(), ReloadError> {
+    let path = rdb_path(&server.config());
+    if !options.nosave {
+        let snapshot = server.snapshot(state);
+        if !save_now(&server.save_status, snapshot, &path) {
+            return Err(ReloadError::Save);
+        }
+    }
+    if !options.noflush {
+        for db in 0..state.dbs.len() {
+            state.touch_flushed(db, now);
+            state.dbs[db].clear();
+        }
+    }
+    let loaded = match load_rdb_file(state, &path, |_| {}) {
+        Ok(Some(loaded)) => loaded,
+        Ok(None) => {
+            warning!("DEBUG RELOAD: {} does not exist", path.display());
+            return Err(ReloadError::Load);
+        }
+        Err(e) => {
+            warning!("DEBUG RELOAD: {e}");
+            return Err(ReloadError::Load);
+        }
+    };
+    if options.noflush {
+        for (index, db) in loaded.dbs.iter().enumerate() {
+            for (key, entry) in db.entries() {
+                if !options.merge && state.dbs[index].peek(key).is_some() {
+                    warning!(
+                        "RDB has duplicated key '{}' in DB {index}",
+                        String::from_utf8_lossy(key)
+                    );
+                    return Err(ReloadError::Load);
+                }
+                let expire_at = entry.expire_at().unwrap_or(0);
+                state.dbs[index].insert(key, entry.value.clone(), expire_at);
+            }
+        }
+    } else {
+        state.install_dbs(loaded.dbs);
+    }
+    notice!("DB reloaded by DEBUG RELOAD");
+    Ok(())
+}
+
+/// DEBUG LOADAOF: writes out and syncs the AOF, empties the dataset and replays the AOF
+/// files back into it. Nothing replayed counts as a change since the last save.
+pub fn reload_aof(
+    server: &Arc<crate::server::Server>,
+    state: &mut EngineState,
+    now: u64,
+) -> Result<(), String> {
+    if let Some(aof) = server.aof() {
+        aof.flush_and_sync()
+            .map_err(|e| format!("Error writing the AOF: {e}"))?;
+    }
+    let (paths, truncated_ok) = {
+        let c = server.config();
+        (aof::AofPaths::new(&c), c.get_bool("aof-load-truncated"))
+    };
+    let manifest = paths
+        .read_manifest()?
+        .ok_or_else(|| format!("There is no AOF manifest {}", paths.manifest().display()))?;
+    for db in 0..state.dbs.len() {
+        state.touch_flushed(db, now);
+        state.dbs[db].clear();
+    }
+    load_aof(server, state, &paths, &manifest, truncated_ok)?;
+    server.save_status.forget_changes(state.dirty);
+    notice!("Append Only File loaded by DEBUG LOADAOF");
+    Ok(())
+}
+
+/// Loads the RDB file at `path` into databases like those of `state` (as many, tracking
+/// accesses and encoding values as they do); None when it does not exist. Keys whose
+/// time has passed are dropped on a master and kept on a replica, which waits for its
+/// master's DEL (the databases of a replica keep expired keys).
+fn load_rdb_file(
+    state: &EngineState,
     path: &std::path::Path,
     progress: impl FnMut(u64),
 ) -> Result<Option<rdb_file::Loaded>, String> {
-    let (databases, clock) = {
-        let engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
-        (engine.dbs.len(), engine.loading_clock())
+    let expired = match state.dbs.first().is_some_and(|db| db.delete_expired) {
+        true => ExpiredKeys::Skip,
+        false => ExpiredKeys::Keep,
     };
-    rdb_file::load_file(path, databases, clock, progress)
-}
-
-fn install(server: &crate::server::Server, dbs: Vec<crate::keyspace::Db>) {
-    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
-    engine.install_dbs(dbs);
+    rdb_file::load_file(
+        path,
+        state.dbs.len(),
+        expired,
+        state.load_settings(),
+        progress,
+    )
 }
 
 /// Resumes the replication history recorded in the RDB: a replica asks its master to
 /// continue from it; a master keeps it as replid2 so its replicas can continue (7.0).
 fn restore_replication(
     server: &crate::server::Server,
+    state: &mut EngineState,
     id: crate::replication::ReplId,
     offset: crate::replication::ReplOffset,
     is_replica: bool,
 ) {
-    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
     let mut st = server.repl.state();
     st.replid = id;
     server.repl.feed.update(|log| log.reset(offset));
     if !is_replica {
         st.shift_replid(offset);
-        engine.repl_feed = Some(server.repl.feed.clone());
+        state.repl_feed = Some(server.repl.feed.clone());
     }
     notice!("Replication history restored from the RDB: offset {offset}");
 }
 
 fn load_aof(
     server: &Arc<crate::server::Server>,
+    state: &mut EngineState,
     paths: &aof::AofPaths,
     manifest: &aof::Manifest,
     truncated_ok: bool,
@@ -286,20 +398,20 @@ fn load_aof(
     if let Some(base) = &manifest.base {
         let path = paths.dir.join(&base.name);
         if base.name.ends_with(".rdb") {
-            let loaded = load_rdb_file(server, &path, |n| {
+            let loaded = load_rdb_file(state, &path, |n| {
                 notice!("Loading AOF base: {n} keys loaded")
             })?
             .ok_or_else(|| format!("The AOF base file {} doesn't exist", path.display()))?;
-            install(server, loaded.dbs);
+            state.install_dbs(loaded.dbs);
         } else {
-            replay(server, paths, &base.name, false)?;
+            replay(server, state, paths, &base.name, false)?;
         }
         notice!("DB loaded from base file {}", base.name);
     }
     let count = manifest.incrs.len();
     for (i, incr) in manifest.incrs.iter().enumerate() {
         let last = i + 1 == count;
-        match replay(server, paths, &incr.name, last && truncated_ok) {
+        match replay(server, state, paths, &incr.name, last && truncated_ok) {
             Ok(()) => notice!("DB loaded from incr file {}", incr.name),
             Err(e) if last && !paths.dir.join(&incr.name).exists() => {
                 // The newest INCR file may not have been created yet (crash at rewrite).
@@ -315,6 +427,7 @@ fn load_aof(
 /// `truncate_torn`; otherwise it (and any malformed command) is an error.
 fn replay(
     server: &Arc<crate::server::Server>,
+    state: &mut EngineState,
     paths: &aof::AofPaths,
     name: &str,
     truncate_torn: bool,
@@ -324,10 +437,10 @@ fn replay(
     let mut client = crate::clients::ClientState::internal_master(&server.clients);
     client.uncounted = true;
     let mut out = crate::resp::ReplyWriter::new(false);
-    let mut engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
     let now = crate::keyspace::now_ms();
     let mut multi_start = None;
-    let result = loop {
+    // What is replayed is already in the AOF (and replicas got it when it first ran).
+    let result = state.without_propagation(|engine| loop {
         let offset = reader.consumed;
         match reader.next_command() {
             Ok(Some(args)) => {
@@ -336,21 +449,13 @@ fn replay(
                 } else if args[0].eq_ignore_ascii_case(b"EXEC") {
                     multi_start = None;
                 }
-                crate::cmd::execute_detached(
-                    server,
-                    &mut engine,
-                    &mut client,
-                    &mut out,
-                    &args,
-                    now,
-                );
+                crate::cmd::execute_detached(server, engine, &mut client, &mut out, &args, now);
                 out.clear();
             }
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         }
-    };
-    drop(engine);
+    });
     server.clients.unregister(client.id);
     result?;
     let torn = match reader.end() {

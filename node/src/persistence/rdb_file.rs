@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::engine::EngineState;
-use crate::keyspace::{AccessTracking, Db, DbSnapshot, SavedAccess, Value};
+use crate::keyspace::{Db, DbSnapshot, LoadSettings, SavedAccess, Value};
 use crate::rdb::{AuxInfo, Event, Pace, RdbError, RdbReader, ReplInfo};
 use crate::replication::{ReplId, ReplOffset};
 
@@ -124,7 +124,7 @@ enum LoadStep {
 const LOAD_BATCH: usize = 1024;
 
 /// Decodes an RDB from `input` into `databases` fresh databases, as the bytes arrive,
-/// stamping the keys' accesses by `clock` (see [`EngineState::loading_clock`]).
+/// making the keys as `settings` says (see [`EngineState::load_settings`]).
 /// `progress` is called every 1M keys, for the log. Nothing is returned unless the whole
 /// snapshot, checksum included, was read: a corrupt or truncated input is an error.
 ///
@@ -135,7 +135,7 @@ pub fn load<R: Read>(
     input: R,
     databases: usize,
     expired: ExpiredKeys,
-    clock: (AccessTracking, u32),
+    settings: LoadSettings,
     mut progress: impl FnMut(u64),
 ) -> Result<Loaded, RdbError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<LoadStep>>(8);
@@ -147,7 +147,7 @@ pub fn load<R: Read>(
                 crate::memory::counted(move || {
                     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
                     for db in dbs.iter_mut() {
-                        (db.access, db.clock_secs) = clock;
+                        (db.access, db.clock_secs) = (settings.access, settings.clock_secs);
                     }
                     for batch in rx {
                         for step in batch {
@@ -163,7 +163,7 @@ pub fn load<R: Read>(
                 }),
             )
             .expect("spawn the RDB insert thread");
-        let decoded = decode_into(input, databases, expired, clock, &mut progress, tx);
+        let decoded = decode_into(input, databases, expired, settings, &mut progress, tx);
         // The channel is closed (decode_into owned the sender): the inserter finishes.
         let dbs = inserter.join().expect("RDB insert thread");
         let Decoded { keys, repl, bytes } = decoded?;
@@ -188,7 +188,7 @@ fn decode_into<R: Read>(
     input: R,
     databases: usize,
     expired: ExpiredKeys,
-    (tracking, clock_secs): (AccessTracking, u32),
+    settings: LoadSettings,
     progress: &mut impl FnMut(u64),
     tx: std::sync::mpsc::SyncSender<Vec<LoadStep>>,
 ) -> Result<Decoded, RdbError> {
@@ -233,14 +233,10 @@ fn decode_into<R: Read>(
                 if at != 0 && at <= now && expired == ExpiredKeys::Skip {
                     continue;
                 }
-                let stamp = tracking.restored(rec.access, clock_secs);
-                batch.push(LoadStep::Insert(
-                    rec.db as usize,
-                    rec.key,
-                    rec.value,
-                    at,
-                    stamp,
-                ));
+                let stamp = settings.access.restored(rec.access, settings.clock_secs);
+                let mut value = rec.value;
+                settings.encoding.settle_loaded(&mut value);
+                batch.push(LoadStep::Insert(rec.db as usize, rec.key, value, at, stamp));
                 if batch.len() == LOAD_BATCH {
                     hand_over(&mut batch);
                 }
@@ -264,7 +260,8 @@ fn decode_into<R: Read>(
 pub fn load_file(
     path: &Path,
     databases: usize,
-    clock: (AccessTracking, u32),
+    expired: ExpiredKeys,
+    settings: LoadSettings,
     progress: impl FnMut(u64),
 ) -> Result<Option<Loaded>, String> {
     let file = match File::open(path) {
@@ -275,8 +272,8 @@ pub fn load_file(
     load(
         BufReader::with_capacity(1 << 20, file),
         databases,
-        ExpiredKeys::Skip,
-        clock,
+        expired,
+        settings,
         progress,
     )
     .map(Some)

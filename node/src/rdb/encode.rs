@@ -1,12 +1,11 @@
 //! Writing RDB: strings, values as Redis 7.0 encodes them, and whole snapshots.
 //!
-//! Value types are chosen as Redis 7.0 chooses them under its default thresholds (the
-//! same rules as `OBJECT ENCODING`, see [`Value::encoding`]): strings as STRING; lists as
-//! LIST_QUICKLIST_2, cut into listpack nodes of at most 8 KiB the way `RPUSH` fills them
-//! (an element of 1 GiB or more gets a PLAIN node of its own); sets of at most 512
-//! integers as SET_INTSET, others as SET; hashes of at most 128 entries with fields and
-//! values of at most 64 bytes as HASH_LISTPACK, others as HASH; sorted sets under the same
-//! limits as ZSET_LISTPACK (ascending), others as ZSET_2 (descending, binary scores).
+//! Value types follow the value's encoding (see [`Value::encoding`]): strings as STRING;
+//! lists as LIST_QUICKLIST_2, cut into listpack nodes of at most 8 KiB the way `RPUSH`
+//! fills them (an element of the packed threshold, 1 GiB by default, or more gets a PLAIN
+//! node of its own); intsets as SET_INTSET, other sets as SET; listpack hashes as
+//! HASH_LISTPACK, others as HASH; listpack sorted sets as ZSET_LISTPACK (ascending),
+//! others as ZSET_2 (descending, binary scores).
 //!
 //! Strings: the canonical text of a 32-bit integer is stored as one (`0xC0`..`0xC2`);
 //! longer than 20 bytes, LZF is tried and kept if it saves at least 4 bytes (`0xC3`);
@@ -28,8 +27,6 @@ use super::{containers, intset, lzf, opcodes, types, RDB_VERSION};
 const QUICKLIST_NODE_BYTES: usize = 8192;
 /// Redis's estimate of a listpack entry's overhead when deciding whether it fits a node.
 const SIZE_ESTIMATE_OVERHEAD: usize = 8;
-/// Elements this large get a PLAIN quicklist node of their own.
-const PLAIN_THRESHOLD: usize = 1 << 30;
 /// The snapshot writer passes its buffer on once it holds this much.
 const FLUSH_AT: usize = 64 * 1024;
 
@@ -64,16 +61,20 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
-/// The type byte Redis 7.0 writes for `value`.
+/// The type byte Redis 7.0 writes for `value`: the one of its encoding (an intset only
+/// while every member is an integer, which the encoding rules keep true).
 pub fn value_type(value: &Value) -> u8 {
+    let compact = value.is_compact();
     match value.view() {
         ValueRef::Str(_) => types::STRING,
         ValueRef::List(_) => types::LIST_QUICKLIST_2,
-        ValueRef::Set(_) if value.encoding() == "intset" => types::SET_INTSET,
+        ValueRef::Set(s) if compact && s.iter().all(|m| parse_canonical_i64(m).is_some()) => {
+            types::SET_INTSET
+        }
         ValueRef::Set(_) => types::SET,
-        ValueRef::Hash(_) if value.encoding() == "listpack" => types::HASH_LISTPACK,
+        ValueRef::Hash(_) if compact => types::HASH_LISTPACK,
         ValueRef::Hash(_) => types::HASH,
-        ValueRef::ZSet(_) if value.encoding() == "listpack" => types::ZSET_LISTPACK,
+        ValueRef::ZSet(_) if compact => types::ZSET_LISTPACK,
         ValueRef::ZSet(_) => types::ZSET_2,
     }
 }
@@ -141,20 +142,33 @@ fn double_as_int(d: f64) -> Option<i64> {
     (n as f64 == d).then_some(n)
 }
 
-/// A list as quicklist nodes, filled as consecutive `RPUSH`es fill them.
-fn write_quicklist<'a>(out: &mut Vec<u8>, elements: impl Iterator<Item = &'a [u8]>) {
-    enum Node<'a> {
-        Plain(&'a [u8]),
-        Packed(ListpackWriter),
+/// A quicklist node: an element alone (PLAIN) or a listpack of elements (PACKED).
+enum QuicklistNode<'a> {
+    Plain(&'a [u8]),
+    Packed(ListpackWriter),
+}
+
+impl QuicklistNode<'_> {
+    fn bytes(&self) -> usize {
+        match self {
+            QuicklistNode::Plain(e) => e.len(),
+            QuicklistNode::Packed(lp) => lp.bytes(),
+        }
     }
-    let mut nodes: Vec<Node> = Vec::new();
+}
+
+/// A list cut into quicklist nodes as consecutive `RPUSH`es fill them.
+fn quicklist_nodes<'a>(elements: impl Iterator<Item = &'a [u8]>) -> Vec<QuicklistNode<'a>> {
+    let plain_threshold =
+        super::debug_switches::PACKED_THRESHOLD.load(std::sync::atomic::Ordering::Relaxed) as usize;
+    let mut nodes: Vec<QuicklistNode> = Vec::new();
     for e in elements {
-        if e.len() >= PLAIN_THRESHOLD {
-            nodes.push(Node::Plain(e));
+        if e.len() >= plain_threshold {
+            nodes.push(QuicklistNode::Plain(e));
             continue;
         }
         match nodes.last_mut() {
-            Some(Node::Packed(lp))
+            Some(QuicklistNode::Packed(lp))
                 if lp.bytes() + e.len() + SIZE_ESTIMATE_OVERHEAD <= QUICKLIST_NODE_BYTES =>
             {
                 lp.push(e)
@@ -162,18 +176,31 @@ fn write_quicklist<'a>(out: &mut Vec<u8>, elements: impl Iterator<Item = &'a [u8
             _ => {
                 let mut lp = ListpackWriter::new();
                 lp.push(e);
-                nodes.push(Node::Packed(lp));
+                nodes.push(QuicklistNode::Packed(lp));
             }
         }
     }
+    nodes
+}
+
+/// How many quicklist nodes a list takes and their bytes in all (DEBUG OBJECT's
+/// `ql_nodes` and `ql_uncompressed_size`).
+pub fn quicklist_shape<'a>(elements: impl Iterator<Item = &'a [u8]>) -> (usize, usize) {
+    let nodes = quicklist_nodes(elements);
+    (nodes.len(), nodes.iter().map(QuicklistNode::bytes).sum())
+}
+
+/// A list as quicklist nodes, filled as consecutive `RPUSH`es fill them.
+fn write_quicklist<'a>(out: &mut Vec<u8>, elements: impl Iterator<Item = &'a [u8]>) {
+    let nodes = quicklist_nodes(elements);
     write_len(out, nodes.len() as u64);
     for node in nodes {
         match node {
-            Node::Plain(e) => {
+            QuicklistNode::Plain(e) => {
                 write_len(out, containers::PLAIN);
                 write_string(out, e);
             }
-            Node::Packed(lp) => {
+            QuicklistNode::Packed(lp) => {
                 write_len(out, containers::PACKED);
                 write_string(out, &lp.finish());
             }

@@ -33,6 +33,22 @@ pub use encode::{write_snapshot, AuxInfo, Pace, RdbWriter, ReplInfo};
 pub use error::{BlobError, RdbError};
 pub use payload::{dump_payload, restore_payload, RestoreError};
 
+/// Process-wide debugging switches, as DEBUG sets them in Redis.
+pub mod debug_switches {
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RDB files and RESTORE payloads are loaded
+    /// without checking their CRC-64.
+    pub static SKIP_CHECKSUM: AtomicBool = AtomicBool::new(false);
+
+    /// Redis's default for the next switch: 1 GiB.
+    pub const PACKED_THRESHOLD_DEFAULT: u64 = 1 << 30;
+
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements at least this long are written in a
+    /// PLAIN quicklist node of their own.
+    pub static PACKED_THRESHOLD: AtomicU64 = AtomicU64::new(PACKED_THRESHOLD_DEFAULT);
+}
+
 /// The format version tandem writes, and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
 

@@ -45,10 +45,17 @@ fn list(items: &[&str]) -> Value {
     Value::from_list(items.iter().map(|s| b(s)).collect())
 }
 
+/// `value` in the encoding Redis gives its content under the default thresholds.
+fn settled(mut value: Value) -> Value {
+    let compact = crate::keyspace::EncodingLimits::default().fits_compact(&value);
+    value.set_compact(compact);
+    value
+}
+
 fn set(items: impl IntoIterator<Item = String>) -> Value {
     let mut s = MemberSet::default();
     s.extend(items.into_iter().map(Bytes::from));
-    Value::from_set(s)
+    settled(Value::from_set(s))
 }
 
 fn hash(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
@@ -58,7 +65,7 @@ fn hash(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
             .into_iter()
             .map(|(f, v)| (Bytes::from(f), Bytes::from(v))),
     );
-    Value::from_hash(h)
+    settled(Value::from_hash(h))
 }
 
 fn zset(pairs: impl IntoIterator<Item = (String, f64)>) -> Value {
@@ -66,7 +73,7 @@ fn zset(pairs: impl IntoIterator<Item = (String, f64)>) -> Value {
     for (m, s) in pairs {
         z.insert(Bytes::from(m), s);
     }
-    Value::from_zset(z)
+    settled(Value::from_zset(z))
 }
 
 /// One value of every type in every encoding Redis 7.0 writes, with its expected type.
@@ -569,24 +576,24 @@ fn value() -> impl Strategy<Value = Value> {
         sized(int).prop_map(|v| {
             let mut s = MemberSet::default();
             s.extend(v);
-            Value::from_set(s)
+            settled(Value::from_set(s))
         }),
         sized(element()).prop_map(|v| {
             let mut s = MemberSet::default();
             s.extend(v);
-            Value::from_set(s)
+            settled(Value::from_set(s))
         }),
         sized((element(), element())).prop_map(|v| {
             let mut h = FieldMap::default();
             h.extend(v);
-            Value::from_hash(h)
+            settled(Value::from_hash(h))
         }),
         sized((element(), score())).prop_map(|v| {
             let mut z = SortedSet::default();
             for (m, s) in v {
                 z.insert(m, s);
             }
-            Value::from_zset(z)
+            settled(Value::from_zset(z))
         }),
     ]
 }

@@ -131,6 +131,9 @@ struct Link {
     stream: Box<dyn LinkStream>,
     inbuf: BytesMut,
     timeout: Duration,
+    /// The master's address and ours, as CLIENT LIST shows the master client.
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
 }
 
 impl Link {
@@ -176,21 +179,60 @@ impl Link {
     }
 }
 
-async fn connect(server: &Server, host: &str, port: u16) -> Result<Box<dyn LinkStream>, LinkError> {
-    let (timeout, tls) = {
+/// The link's socket and its two ends.
+struct Connected {
+    stream: Box<dyn LinkStream>,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+}
+
+/// Opens a TCP connection to the master, from `bind-source-addr` when it is set.
+async fn connect_tcp(
+    host: &str,
+    port: u16,
+    source: Option<std::net::IpAddr>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let mut last = std::io::Error::other(format!("{host} resolves to no address"));
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = match addr {
+            std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        if let Some(ip) = source {
+            socket.bind(std::net::SocketAddr::new(ip, 0))?;
+        }
+        match socket.connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+async fn connect(server: &Server, host: &str, port: u16) -> Result<Connected, LinkError> {
+    let (timeout, tls, source) = {
         let c = server.config();
         (
             Duration::from_secs(c.get_u64("repl-timeout")),
             c.get_bool("tls-replication"),
+            c.get("bind-source-addr").parse::<std::net::IpAddr>().ok(),
         )
     };
-    let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
+    let tcp = tokio::time::timeout(timeout, connect_tcp(host, port, source))
         .await
         .map_err(|_| format!("Timeout connecting to the MASTER {host}:{port}"))?
         .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
     let _ = tcp.set_nodelay(true);
+    let peer = tcp
+        .peer_addr()
+        .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
+    let local = tcp.local_addr().unwrap_or(peer);
     if !tls {
-        return Ok(Box::new(tcp));
+        return Ok(Connected {
+            stream: Box::new(tcp),
+            peer,
+            local,
+        });
     }
     let config = crate::tls::replication_client_config(&server.config())
         .map_err(|e| format!("Failed to configure TLS for replication: {e}"))?;
@@ -201,7 +243,11 @@ async fn connect(server: &Server, host: &str, port: u16) -> Result<Box<dyn LinkS
         .await
         .map_err(|_| format!("Timeout in the TLS handshake with MASTER {host}:{port}"))?
         .map_err(|e| format!("TLS handshake with MASTER {host}:{port} failed: {e}"))?;
-    Ok(Box::new(stream))
+    Ok(Connected {
+        stream: Box::new(stream),
+        peer,
+        local,
+    })
 }
 
 /// One life of the link: connect, handshake, sync, stream until it breaks.
@@ -219,13 +265,15 @@ async fn link_once(
     };
     set_link(server, generation, |m| m.state = LinkState::Connecting);
     notice!("MASTER <-> REPLICA sync started");
-    let stream = connect(server, &host, port).await?;
+    let connected = connect(server, &host, port).await?;
     notice!("Non blocking connect for SYNC fired the event.");
     let timeout = Duration::from_secs(server.config().get_u64("repl-timeout"));
     let mut link = Link {
-        stream,
+        stream: connected.stream,
         inbuf: BytesMut::with_capacity(64 * 1024),
         timeout,
+        peer: connected.peer,
+        local: connected.local,
     };
     set_link(server, generation, |m| {
         m.state = LinkState::Handshake;
@@ -429,7 +477,7 @@ async fn full_sync(
     });
     let (databases, clock) = {
         let engine = server.engine.lock().unwrap_or_else(|e| e.into_inner());
-        (engine.dbs.len(), engine.loading_clock())
+        (engine.dbs.len(), engine.load_settings())
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let start = Instant::now();
@@ -516,9 +564,12 @@ fn install_dataset(
     if st.generation != generation {
         return Err("replication target changed during the sync".into());
     }
+    let now = crate::keyspace::now_ms();
+    for db in 0..engine.dbs.len() {
+        engine.touch_flushed(db, now);
+    }
     let old = engine.install_dbs(loaded.dbs);
     engine.set_delete_expired(false);
-    engine.touch_all(None);
     engine.dirty += 1;
     st.replid = id;
     st.replid2 = ReplId::zero();
@@ -551,7 +602,8 @@ async fn stream_from_master(
     link: &mut Link,
     master_db: &mut usize,
 ) -> Result<(), LinkError> {
-    let mut client = ClientState::internal_master(&server.clients);
+    // The master appears in CLIENT LIST, and CLIENT KILL of its address breaks the link.
+    let mut client = ClientState::master_link(&server.clients, link.peer, link.local);
     *client.info.flags.lock().expect("lock") = "M".into();
     client.set_db(*master_db);
     let result = apply_loop(server, generation, link, &mut client).await;

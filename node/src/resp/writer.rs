@@ -210,6 +210,26 @@ impl ReplyWriter {
         }
     }
 
+    /// A big number: `(<digits>` in RESP3, a bulk string in RESP2.
+    pub fn bignum(&mut self, digits: &str) {
+        if self.resp3 {
+            self.buf.put_u8(b'(');
+            self.buf.extend_from_slice(digits.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits.as_bytes());
+        }
+    }
+
+    /// An attribute header of `n` pairs (`|<n>`), which only RESP3 has: returns false on
+    /// a RESP2 connection, where the attribute is left out.
+    pub fn attribute(&mut self, n: usize) -> bool {
+        if self.resp3 {
+            self.line(b'|', n as i64);
+        }
+        self.resp3
+    }
+
     /// Verbatim text (INFO, CLIENT LIST): `=<len>\r\ntxt:...` in RESP3, bulk in RESP2.
     pub fn verbatim(&mut self, text: &str) {
         if self.resp3 {
