@@ -911,6 +911,12 @@ impl Connection {
         self.client.resumed_call = false;
         self.out
             .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        // The blocked call (counted when it blocked) failed: errorstats and failed_calls.
+        let mut state = self.server.engine.lock().unwrap_or_else(|e| e.into_inner());
+        state.command_stats.count_errors(&mut self.out, true);
+        if let Some((_, slot)) = self.client.stats_slot {
+            state.command_stats.record_failed(slot);
+        }
     }
 
     /// Releases what the client held in shared state.

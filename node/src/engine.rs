@@ -80,6 +80,10 @@ pub struct EngineState {
     /// `master_repl_offset` after the last command fed to `repl_feed`: a client's WAIT
     /// waits for its last write to reach this offset.
     pub repl_end: u64,
+    /// On a writable replica, keys its own clients gave an expiry (not its master): the
+    /// replica expires these itself, as Redis's slaveKeysWithExpire; the master's keys
+    /// wait for the master's DEL.
+    replica_written_expiring: HashSet<(usize, Bytes)>,
 }
 
 impl std::fmt::Debug for EngineState {
@@ -111,6 +115,46 @@ impl EngineState {
             sinks: Vec::new(),
             repl_feed: None,
             repl_end: 0,
+            replica_written_expiring: HashSet::new(),
+        }
+    }
+
+    /// Notes that a client of this replica (not its master) wrote `key` in `db`: if the
+    /// key now has an expiry, the replica expires it itself.
+    pub fn note_replica_write(&mut self, db: usize, key: &Bytes) {
+        if self.dbs[db]
+            .peek(key)
+            .is_some_and(|e| e.expire_at().is_some())
+        {
+            self.replica_written_expiring.insert((db, key.clone()));
+        }
+    }
+
+    /// Deletes the keys written on this replica whose time has passed (propagating the
+    /// DELs to its own replicas and AOF); forgets those that no longer exist or expire.
+    pub fn expire_replica_written(&mut self, now: u64) {
+        if self.replica_written_expiring.is_empty() {
+            return;
+        }
+        let mut touched = Vec::new();
+        let dbs = &mut self.dbs;
+        self.replica_written_expiring.retain(|(db, key)| {
+            let Some(db_state) = dbs.get_mut(*db) else {
+                return false;
+            };
+            match db_state.peek(key).and_then(|e| e.expire_at()) {
+                Some(at) if at <= now => {
+                    db_state.expire_now(key);
+                    touched.push(*db);
+                    false
+                }
+                Some(_) => true,
+                None => false,
+            }
+        });
+        touched.dedup();
+        for db in touched {
+            self.propagate_expired(db);
         }
     }
 
@@ -158,6 +202,7 @@ impl EngineState {
                 db.access = old.access;
                 db.clock_secs = old.clock_secs;
                 db.delete_expired = old.delete_expired;
+                db.expiry_paused = old.expiry_paused;
                 db.record_created = old.record_created;
             }
         }
@@ -239,6 +284,22 @@ impl EngineState {
         self.sinks = sinks;
         self.repl_feed = feed;
         result
+    }
+
+    /// Runs `f` as a load runs (the AOF replayed): nothing is propagated and no key
+    /// counts as expired until it is done.
+    pub fn loading<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.without_propagation(|state| {
+            let set_paused = |state: &mut Self, on: bool| {
+                for db in state.dbs.iter_mut() {
+                    db.expiry_paused = on;
+                }
+            };
+            set_paused(state, true);
+            let result = f(state);
+            set_paused(state, false);
+            result
+        })
     }
 
     /// Registers a consumer of the propagated command stream.

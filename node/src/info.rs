@@ -289,37 +289,54 @@ fn persistence_section(server: &Server, state: &EngineState, out: &mut String) {
             .map_or(-1, |t| t.elapsed().as_secs() as i64),
     );
     line(out, "rdb_saves", saves.saves.load(Ordering::Relaxed));
-    let aof = server.aof();
-    line(out, "aof_enabled", aof.is_some() as u8);
+    line(out, "rdb_last_cow_size", 0);
+    line(out, "rdb_last_load_keys_expired", 0);
+    line(out, "rdb_last_load_keys_loaded", 0);
+    let Some(aof) = server.aof() else {
+        return;
+    };
+    let info = aof.info();
+    let count = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+    line(out, "aof_enabled", info.enabled as u8);
     line(
         out,
         "aof_rewrite_in_progress",
-        aof.is_some_and(|a| a.rewrite_in_progress.load(Ordering::Relaxed)) as u8,
+        aof.rewrite_in_progress.load(Ordering::Relaxed) as u8,
     );
-    line(out, "aof_rewrite_scheduled", 0);
+    line(out, "aof_rewrite_scheduled", info.rewrite_scheduled as u8);
     line(
         out,
         "aof_last_rewrite_time_sec",
-        aof.map_or(-1, |a| a.last_rewrite_secs.load(Ordering::Relaxed) as i64),
+        aof.last_rewrite_secs.load(Ordering::Relaxed),
     );
-    line(out, "aof_current_rewrite_time_sec", -1);
+    line(
+        out,
+        "aof_current_rewrite_time_sec",
+        aof.current_rewrite_secs(),
+    );
     line(
         out,
         "aof_last_bgrewrite_status",
-        ok(aof.is_none_or(|a| a.last_rewrite_ok.load(Ordering::Relaxed))),
+        ok(aof.last_rewrite_ok.load(Ordering::Relaxed)),
     );
+    line(out, "aof_rewrites", count(&aof.rewrites));
     line(
         out,
-        "aof_rewrites",
-        aof.map_or(0, |a| a.rewrites.load(Ordering::Relaxed)),
+        "aof_rewrites_consecutive_failures",
+        count(&aof.consecutive_failures),
     );
-    line(
-        out,
-        "aof_last_write_status",
-        ok(aof.is_none_or(|a| a.write_ok())),
-    );
+    line(out, "aof_last_write_status", ok(info.write_ok));
+    line(out, "aof_last_cow_size", 0);
     line(out, "module_fork_in_progress", 0);
     line(out, "module_fork_last_cow_size", 0);
+    if server.config().get_bool("appendonly") {
+        line(out, "aof_current_size", info.current_size);
+        line(out, "aof_base_size", info.base_size);
+        line(out, "aof_pending_rewrite", info.rewrite_scheduled as u8);
+        line(out, "aof_buffer_length", info.buffer_length);
+        line(out, "aof_pending_bio_fsync", 0);
+        line(out, "aof_delayed_fsync", 0);
+    }
 }
 
 fn stats_section(server: &Server, state: &EngineState, out: &mut String) {

@@ -152,3 +152,15 @@ macro_rules! verbose {
 macro_rules! debug {
     ($($t:tt)*) => { $crate::log::write($crate::log::Level::Debug, format_args!($($t)*)) };
 }
+
+/// An I/O error as C's `strerror` words it (Redis's messages show that text): Rust's
+/// rendering without its ` (os error N)` suffix.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .map_or(text.clone(), str::to_string),
+        None => text,
+    }
+}

@@ -101,10 +101,16 @@ fn main() -> std::process::ExitCode {
             warning!("Could not disable transparent huge pages: {e}");
         }
     }
+    // `dir` is the working directory: the RDB and AOF paths are relative to it.
     let dir = config.get("dir").to_string();
-    if let Err(e) = std::env::set_current_dir(&dir) {
-        warning!("Can't chdir to '{dir}': {e}");
-        return std::process::ExitCode::FAILURE;
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            warning!("Can't chdir to '{dir}': {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    if let Err(e) = tandem::oom_score::apply(&config, !config.get("replicaof").is_empty()) {
+        warning!("{e}");
     }
     notice!("oO0OoO0OoO0Oo tandem is starting oO0OoO0OoO0Oo");
     notice!(

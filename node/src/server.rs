@@ -63,6 +63,15 @@ impl Default for Shutdown {
     }
 }
 
+/// One fallible part of applying a configuration: (server, engine, from, to, changed).
+type ConfigStep = fn(
+    &Server,
+    &mut EngineState,
+    &Config,
+    &Config,
+    &[&'static str],
+) -> Result<(), (String, String)>;
+
 /// Everything connections share.
 pub struct Server {
     pub engine: Mutex<EngineState>,
@@ -79,7 +88,7 @@ pub struct Server {
     pub repl: crate::replication::Replication,
     /// RDB saves: last save, in progress, outcome.
     pub save_status: Arc<crate::persistence::SaveStatus>,
-    /// The append-only file, when `appendonly yes`.
+    /// The append-only file, on or off, from start-up on.
     aof: std::sync::OnceLock<Arc<crate::persistence::aof::Aof>>,
     /// The `Arc` this server lives in, for commands that start tasks (REPLICAOF).
     self_ref: std::sync::OnceLock<std::sync::Weak<Server>>,
@@ -214,23 +223,30 @@ impl Server {
         self.self_ref.get().and_then(|w| w.upgrade())
     }
 
-    /// The append-only file, when enabled.
+    /// The append-only file (on or off); None only before start-up loaded the dataset.
     pub fn aof(&self) -> Option<&Arc<crate::persistence::aof::Aof>> {
         self.aof.get()
     }
 
-    /// Installs the AOF opened at start-up and has the engine feed it.
+    /// Installs the AOF set up at start-up (on or off) and has the engine feed it.
     pub fn install_aof(&self, state: &mut EngineState, aof: Arc<crate::persistence::aof::Aof>) {
         state.add_sink(Box::new(crate::persistence::aof::AofSink(aof.clone())));
         let _ = self.aof.set(aof);
     }
 
+    /// The append-only file, in whatever state (set up at start-up).
+    pub fn aof_arc(&self) -> Arc<crate::persistence::aof::Aof> {
+        self.aof
+            .get()
+            .expect("the AOF is set up at start-up")
+            .clone()
+    }
+
     /// Writes the commands of the batch just run to the AOF (before replies are sent).
+    /// A failure is logged by the AOF and refuses writes until a retry succeeds.
     pub fn flush_aof(&self) {
         if let Some(aof) = self.aof.get() {
-            if let Err(e) = aof.flush() {
-                warning!("Error writing to the AOF file: {e}");
-            }
+            let _ = aof.flush();
         }
     }
 
@@ -238,6 +254,12 @@ impl Server {
     /// replication position.
     pub fn snapshot(&self, state: &EngineState) -> crate::persistence::Snapshot {
         crate::persistence::Snapshot::take(state, self.repl_position())
+            .with_key_save_delay(self.config().get_int("rdb-key-save-delay"))
+    }
+
+    /// A snapshot of `state` for an AOF base (no replication position, as Redis's).
+    pub fn aof_snapshot(&self, state: &EngineState) -> crate::persistence::Snapshot {
+        crate::persistence::Snapshot::take(state, None)
             .with_key_save_delay(self.config().get_int("rdb-key-save-delay"))
     }
 
@@ -276,38 +298,37 @@ impl Server {
         }
     }
 
-    /// Installs a new configuration after CONFIG SET, applying what must change at runtime.
-    /// On error nothing is applied: `(directive, reason)`.
+    /// Installs a new configuration after CONFIG SET, applying what changed (`changed`
+    /// names the directives). The steps that can fail run first, in order; when one does,
+    /// those already done are applied again with the old configuration, which stays, and
+    /// the error names the directive: `(directive, reason)`.
     pub fn apply_config(
         &self,
+        state: &mut EngineState,
         next: Config,
         changed: &[&'static str],
     ) -> Result<(), (String, String)> {
-        if changed.contains(&"requirepass-hash") {
-            let h = next.get("requirepass-hash");
-            if !h.is_empty() && !crate::auth::valid_phc(h) {
-                return Err((
-                    "requirepass-hash".into(),
-                    "not an argon2 PHC string (make one with `pki hash-password`)".into(),
-                ));
+        let old = self.config().clone();
+        let steps: [ConfigStep; 5] = [
+            Server::apply_dir,
+            Server::apply_listener_changes,
+            Server::apply_tls_files,
+            Server::apply_oom_score,
+            Server::apply_appendonly,
+        ];
+        for (done, step) in steps.iter().enumerate() {
+            if let Err(e) = step(self, state, &old, &next, changed) {
+                warning!(
+                    "Failed applying new configuration. Possibly related to new {} setting. Restoring previous settings.",
+                    e.0
+                );
+                for undo in &steps[..done] {
+                    if let Err((name, reason)) = undo(self, state, &next, &old, changed) {
+                        warning!("Failed restoring {name}: {reason}");
+                    }
+                }
+                return Err(e);
             }
-        }
-        self.apply_listener_changes(&next, changed)?;
-        if let Some(tls) = &self.tls {
-            if let Some(name) = changed
-                .iter()
-                .find(|d| crate::tls::RELOAD_DIRECTIVES.contains(d))
-            {
-                tls.reload(&next)
-                    .map_err(|e| (name.to_string(), e.to_string()))?;
-                notice!("TLS configuration reloaded (CONFIG SET {name})");
-            }
-        }
-        if changed.contains(&"appendonly") && next.get_bool("appendonly") != self.aof().is_some() {
-            return Err((
-                "appendonly".into(),
-                "tandem opens or closes the AOF at start-up only; set appendonly in the config file and restart".into(),
-            ));
         }
         if changed.contains(&"requirepass") || changed.contains(&"requirepass-hash") {
             *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Auth::new(
@@ -322,9 +343,7 @@ impl Server {
             crate::log::set_level(crate::log::Level::from_name(next.get("loglevel")));
         }
         if let Some(aof) = self.aof() {
-            aof.set_policy(crate::persistence::aof::FsyncPolicy::from_name(
-                next.get("appendfsync"),
-            ));
+            aof.set_settings(crate::persistence::aof::AofSettings::from_config(&next));
         }
         self.apply_repl_limits(&next);
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_from(&next);
@@ -333,10 +352,92 @@ impl Server {
         Ok(())
     }
 
+    /// CONFIG SET dir: the working directory changes (the RDB and AOF live there).
+    fn apply_dir(
+        &self,
+        _: &mut EngineState,
+        _: &Config,
+        next: &Config,
+        changed: &[&'static str],
+    ) -> Result<(), (String, String)> {
+        if !changed.contains(&"dir") {
+            return Ok(());
+        }
+        std::env::set_current_dir(next.get("dir"))
+            .map_err(|e| ("dir".to_string(), crate::log::strerror(&e)))
+    }
+
+    /// CONFIG SET of a TLS file or setting: the TLS configuration is read again.
+    fn apply_tls_files(
+        &self,
+        _: &mut EngineState,
+        _: &Config,
+        next: &Config,
+        changed: &[&'static str],
+    ) -> Result<(), (String, String)> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
+        let Some(name) = changed
+            .iter()
+            .find(|d| crate::tls::RELOAD_DIRECTIVES.contains(d))
+        else {
+            return Ok(());
+        };
+        tls.reload(next)
+            .map_err(|e| (name.to_string(), e.to_string()))?;
+        notice!("TLS configuration reloaded (CONFIG SET {name})");
+        Ok(())
+    }
+
+    /// CONFIG SET oom-score-adj, oom-score-adj-values: the process's OOM score.
+    fn apply_oom_score(
+        &self,
+        _: &mut EngineState,
+        _: &Config,
+        next: &Config,
+        changed: &[&'static str],
+    ) -> Result<(), (String, String)> {
+        let Some(name) = changed
+            .iter()
+            .find(|d| matches!(**d, "oom-score-adj" | "oom-score-adj-values"))
+        else {
+            return Ok(());
+        };
+        crate::oom_score::apply(next, self.repl.is_replica()).map_err(|e| (name.to_string(), e))
+    }
+
+    /// CONFIG SET appendonly: turns the AOF on (a rewrite makes its base) or off.
+    fn apply_appendonly(
+        &self,
+        state: &mut EngineState,
+        _: &Config,
+        next: &Config,
+        changed: &[&'static str],
+    ) -> Result<(), (String, String)> {
+        let Some(aof) = self.aof() else {
+            return Ok(());
+        };
+        if !changed.contains(&"appendonly") || next.get_bool("appendonly") == aof.enabled() {
+            return Ok(());
+        }
+        if next.get_bool("appendonly") {
+            aof.set_settings(crate::persistence::aof::AofSettings::from_config(next));
+            let snapshot = self.aof_snapshot(state);
+            aof.enable(snapshot)
+                .map_err(|e| ("appendonly".to_string(), e))
+        } else {
+            aof.disable();
+            Ok(())
+        }
+    }
+
     /// Rebinds the listeners after CONFIG SET bind, port or tls-port (see
     /// [`crate::listeners::Listeners`]).
     fn apply_listener_changes(
         &self,
+        _: &mut EngineState,
+        old: &Config,
         next: &Config,
         changed: &[&'static str],
     ) -> Result<(), (String, String)> {
@@ -344,12 +445,11 @@ impl Server {
         let Some(me) = self.self_arc() else {
             return Ok(());
         };
-        let old = self.config().clone();
         let differs = |name: &str| changed.contains(&name) && old.get(name) != next.get(name);
         if differs("bind") {
             return self
                 .listeners
-                .change_bind(&me, &old, next)
+                .change_bind(&me, old, next)
                 .map_err(|e| ("bind".to_string(), e));
         }
         for (name, kind) in [("port", Kind::Plain), ("tls-port", Kind::Tls)] {
@@ -482,7 +582,15 @@ impl Server {
             return;
         }
         if let Some(aof) = self.aof() {
-            aof.fsync_if_due();
+            aof.cron();
+            if aof.rewrite_due() {
+                let state = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+                let snapshot = self.aof_snapshot(&state);
+                drop(state);
+                if let Err(e) = self.aof_arc().start_rewrite(snapshot) {
+                    warning!("Can't rewrite append only file in background: {e}");
+                }
+            }
         }
         self.migrate_sockets.expire_idle();
         let backlog_ttl = self.config().get_u64("repl-backlog-ttl");
@@ -570,6 +678,11 @@ impl Server {
                 state.flush_propagation(false);
                 crate::notify::publish(self, &mut state);
             }
+        }
+        if active && state.dbs.first().is_some_and(|db| !db.delete_expired) {
+            state.expire_replica_written(now);
+            state.flush_propagation(false);
+            crate::notify::publish(self, &mut state);
         }
         drop(state);
         self.clients.cron();

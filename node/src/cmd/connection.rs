@@ -14,16 +14,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "ping",
         -1,
-        FAST | STALE | SUBSCRIBE_OK,
+        FAST | SUBSCRIBE_OK,
         (0, 0, 0),
         "connection",
         ping,
     ),
-    spec("echo", 2, FAST, (0, 0, 0), "connection", echo),
+    spec(
+        "echo",
+        2,
+        FAST | LOADING | STALE,
+        (0, 0, 0),
+        "connection",
+        echo,
+    ),
     spec(
         "quit",
         -1,
-        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI,
+        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         quit,
@@ -31,7 +38,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "reset",
         1,
-        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI,
+        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         reset,
@@ -39,7 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "hello",
         -1,
-        NO_AUTH | FAST | STALE | LOADING | NO_MULTI,
+        NO_AUTH | FAST | STALE | LOADING | NO_MULTI | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         hello,
@@ -47,7 +54,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "auth",
         -2,
-        NO_AUTH | FAST | STALE | LOADING | NO_MULTI,
+        NO_AUTH | FAST | STALE | LOADING | NO_MULTI | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         auth,

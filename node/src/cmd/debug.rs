@@ -81,17 +81,17 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.out.ok();
         }
         ("set-active-expire", 3) => {
-            ctx.server.set_active_expire(c_atoi(&a[2]) != 0);
+            ctx.server.set_active_expire(crate::resp::atoll(&a[2]) != 0);
             ctx.out.ok();
         }
         ("quicklist-packed-threshold", 3) => packed_threshold(ctx, &a[2])?,
         ("set-skip-checksum-validation", 3) => {
-            debug_switches::SKIP_CHECKSUM.store(c_atoi(&a[2]) != 0, Ordering::Relaxed);
+            debug_switches::SKIP_CHECKSUM.store(crate::resp::atoll(&a[2]) != 0, Ordering::Relaxed);
             ctx.out.ok();
         }
         ("aof-flush-sleep", 3) => {
             if let Some(aof) = ctx.server.aof() {
-                let micros = c_atoi(&a[2]).max(0) as u64;
+                let micros = crate::resp::atoll(&a[2]).max(0) as u64;
                 aof.flush_sleep_us.store(micros, Ordering::Relaxed);
             }
             ctx.out.ok();
@@ -110,7 +110,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ("htstats-key", 3) => htstats_key(ctx, &a[2])?,
         ("set-disable-deny-scripts" | "pause-cron", 3) => {
             if sub == "pause-cron" {
-                let paused = c_atoi(&a[2]) != 0;
+                let paused = crate::resp::atoll(&a[2]) != 0;
                 ctx.server.cron_paused.store(paused, Ordering::Relaxed);
             }
             ctx.out.ok();
@@ -163,28 +163,6 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         _ => return Err(syntax_error(&a[1])),
     }
     Ok(())
-}
-
-/// C's `atoi`: leading blanks, a sign and digits, anything after ignored; garbage is 0.
-fn c_atoi(arg: &[u8]) -> i64 {
-    let text = String::from_utf8_lossy(arg);
-    let t = text.trim_start();
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let n = digits
-        .bytes()
-        .take_while(u8::is_ascii_digit)
-        .fold(0i64, |n, d| {
-            n.saturating_mul(10).saturating_add((d - b'0') as i64)
-        });
-    if neg {
-        -n
-    } else {
-        n
-    }
 }
 
 /// C's `strtod` on the longest numeric prefix; garbage is 0.
@@ -428,10 +406,7 @@ fn loadaof(ctx: &mut Ctx) {
     let Some(server) = ctx.server.self_arc() else {
         return;
     };
-    if let Err(e) = crate::persistence::reload_aof(&server, ctx.state, ctx.now) {
-        warning!("DEBUG LOADAOF: {e}. Exiting.");
-        std::process::exit(1);
-    }
+    crate::persistence::reload_aof(&server, ctx.state, ctx.now);
     ctx.out.ok();
 }
 
@@ -769,7 +744,9 @@ fn replybuffer(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         };
         policy.peak_reset_ms.store(ms, Ordering::Relaxed);
     } else if is(&a[2], "RESIZING") {
-        policy.enabled.store(c_atoi(&a[3]) != 0, Ordering::Relaxed);
+        policy
+            .enabled
+            .store(crate::resp::atoll(&a[3]) != 0, Ordering::Relaxed);
     } else {
         return Err(syntax_error(&a[2]));
     }
@@ -783,9 +760,9 @@ mod tests {
 
     #[test]
     fn c_number_parsing_takes_the_longest_prefix() {
-        assert_eq!(c_atoi(b"12abc"), 12);
-        assert_eq!(c_atoi(b"  -3"), -3);
-        assert_eq!(c_atoi(b"x"), 0);
+        assert_eq!(crate::resp::atoll(b"12abc"), 12);
+        assert_eq!(crate::resp::atoll(b"  -3"), -3);
+        assert_eq!(crate::resp::atoll(b"x"), 0);
         assert_eq!(c_strtod(b"0.5s"), 0.5);
         assert_eq!(c_strtod(b"abc"), 0.0);
         assert_eq!(c_strtod(b"1e-1"), 0.1);

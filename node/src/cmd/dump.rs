@@ -27,7 +27,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "restore-asking",
         -4,
-        WRITE | DENYOOM,
+        WRITE | DENYOOM | ASKING,
         (1, 1, 1),
         "server",
         restore,

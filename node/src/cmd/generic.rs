@@ -218,7 +218,8 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let opts = parse_scan_options(&a[2..], true)?;
     let now = ctx.now;
     let mut found = Vec::new();
-    let next = ctx.db().scan(cursor, opts.count, now, |k, e| {
+    let mut expired = Vec::new();
+    let next = ctx.db().scan(cursor, opts.count, now, |k, e, live| {
         if opts
             .pattern
             .as_ref()
@@ -226,11 +227,20 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         {
             return;
         }
+        if !live {
+            expired.push(Bytes::copy_from_slice(k));
+            return;
+        }
         if opts.kind.is_some_and(|t| e.value.kind() != t) {
             return;
         }
         found.push(Bytes::copy_from_slice(k));
     });
+    // The matching keys whose time has passed are deleted (and the DELs propagated), as
+    // Redis's SCAN does when it meets them.
+    for key in &expired {
+        ctx.db().contains(key, now);
+    }
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());
     ctx.out.array(found.len());

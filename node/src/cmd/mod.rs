@@ -58,7 +58,7 @@ pub mod flags {
     pub const FAST: u32 = 1 << 9;
     /// Allowed before AUTH when a password is set.
     pub const NO_AUTH: u32 = 1 << 10;
-    /// Executed immediately even inside MULTI.
+    /// Refused inside MULTI (`Command not allowed inside a transaction`).
     pub const NO_MULTI: u32 = 1 << 11;
     /// Allowed in RESP2 subscribe mode.
     pub const SUBSCRIBE_OK: u32 = 1 << 12;
@@ -70,7 +70,15 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 15;
     /// Refused unless `enable-debug-command` allows it (DEBUG). Hidden, as in Redis.
     pub const PROTECTED: u32 = 1 << 16;
+    /// Allowed while a script runs too long (Redis's -BUSY); reported by COMMAND.
+    pub const ALLOW_BUSY: u32 = 1 << 17;
+    /// Refused while a replica loads its master's dataset asynchronously; reported.
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+    /// Accepted on a cluster node for a slot being imported (RESTORE-ASKING); reported.
+    pub const ASKING: u32 = 1 << 19;
 
+    /// The flags COMMAND reports, in Redis's order (`movablekeys` is derived from the
+    /// key positions and goes between `no_multi` and `allow_busy`).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -81,11 +89,13 @@ pub mod flags {
         (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
-        (FAST, "fast"),
-        (NO_AUTH, "no_auth"),
-        (NO_MULTI, "no_multi"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
+        (NO_MULTI, "no_multi"),
     ];
 }
 
@@ -154,6 +164,12 @@ enum MovableKeys {
     Sort { store: bool },
     /// The key after a container command's subcommand (OBJECT ENCODING, MEMORY USAGE).
     AfterSubcommand,
+}
+
+/// Whether the command's keys are found by parsing its arguments (COMMAND's
+/// `movablekeys`).
+pub(crate) fn has_movable_keys(name: &str) -> bool {
+    movable_keys_of(name).is_some()
 }
 
 fn movable_keys_of(name: &str) -> Option<MovableKeys> {
@@ -347,6 +363,11 @@ impl<'a> Ctx<'a> {
         self.modified += 1;
         let db = self.client.db;
         self.state.signal_modified(db, key);
+        // A replica (whose databases keep expired keys for its master's DEL) written to by
+        // its own clients.
+        if !self.state.dbs[db].delete_expired && !self.client.is_master {
+            self.state.note_replica_write(db, key);
+        }
     }
 
     /// Reports keyspace event `event` of `class` (see [`crate::notify::class`]) on `key`
@@ -670,7 +691,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
             CmdError::Arity(spec.name.to_string()),
         );
     }
-    if spec.has(flags::PROTECTED) && !protected_allowed(ctx) {
+    if spec.has(flags::PROTECTED) && !local_or_yes(ctx, "enable-debug-command") {
         return reject(
             ctx,
             Some(spec.name),
@@ -726,9 +747,19 @@ pub fn dispatch(ctx: &mut Ctx, args: &[Bytes]) {
                 return;
             }
         }
+        if let Some(err) = persistence_refusal(ctx, spec) {
+            return reject(ctx, Some(full_name(spec, args)), err);
+        }
         if let Some(err) = replication_refusal(ctx, spec) {
             return reject(ctx, Some(full_name(spec, args)), err);
         }
+    }
+    if ctx.client.multi.is_some() && spec.has(flags::NO_MULTI) {
+        return reject(
+            ctx,
+            Some(full_name(spec, args)),
+            CmdError::msg("ERR Command not allowed inside a transaction"),
+        );
     }
     if let Some(queue) = ctx.client.multi.as_mut() {
         if !runs_inside_multi(spec) {
@@ -759,10 +790,11 @@ pub fn full_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {
     }
 }
 
-/// Whether `enable-debug-command` lets this client run DEBUG: `yes`, or `local` and the
-/// client connected from the loopback address.
-fn protected_allowed(ctx: &Ctx) -> bool {
-    match ctx.server.config().get("enable-debug-command") {
+/// Whether a `yes` / `local` / `no` setting (`enable-debug-command`,
+/// `enable-protected-configs`) lets this client in: `yes`, or `local` and the client
+/// connected from the loopback address or a unix socket.
+fn local_or_yes(ctx: &Ctx, setting: &str) -> bool {
+    match ctx.server.config().get(setting) {
         "yes" => true,
         "local" => {
             let addr = &ctx.client.info.addr;
@@ -805,6 +837,33 @@ fn refused_out_of_memory(ctx: &Ctx, spec: &CommandSpec) -> bool {
 /// Why replication state forbids a client command: a write on a read-only replica, any
 /// data command on a replica whose link is down with `replica-serve-stale-data no`, or a
 /// write on a master without `min-replicas-to-write` good replicas.
+/// MISCONF: writes (and PING, as in Redis) are refused while the data cannot be
+/// persisted: the last RDB save failed with `stop-writes-on-bgsave-error yes` and save
+/// points set, or writes to the AOF fail.
+fn persistence_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
+    if !(spec.name == "ping" || writes_something(ctx, spec)) {
+        return None;
+    }
+    let server = ctx.server;
+    let rdb_failed = !server
+        .save_status
+        .last_ok
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && {
+            let config = server.config();
+            config.get_bool("stop-writes-on-bgsave-error") && !config.get("save").is_empty()
+        };
+    if rdb_failed {
+        return Some(CmdError::msg(
+            "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+        ));
+    }
+    server
+        .aof()
+        .and_then(|aof| aof.write_refusal())
+        .map(CmdError::msg)
+}
+
 fn replication_refusal(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
     let repl = &ctx.server.repl;
     if repl.is_replica() {
@@ -1015,8 +1074,8 @@ fn stats_slot(ctx: &mut Ctx, name: &'static str) -> usize {
 }
 
 /// Whether argument `i` of `args` is a secret that the slow log and MONITOR show as
-/// `(redacted)`, as Redis does: AUTH's credentials, HELLO's AUTH pair, and the values of
-/// sensitive directives in CONFIG SET.
+/// `(redacted)`, as Redis does: AUTH's credentials, HELLO's and MIGRATE's AUTH / AUTH2
+/// credentials, and the values of sensitive directives in CONFIG SET.
 pub fn redacted_arg(spec: &CommandSpec, args: &[Bytes], i: usize) -> bool {
     match spec.name {
         "auth" => i >= 1,
@@ -1037,6 +1096,29 @@ pub fn redacted_arg(spec: &CommandSpec, args: &[Bytes], i: usize) -> bool {
             }
             false
         }
+        "migrate" => {
+            // MIGRATE host port key db timeout [COPY] [REPLACE] [AUTH pw] [AUTH2 user pw]
+            // [KEYS key ...]
+            let mut j = 6;
+            while j < args.len() {
+                if args[j].eq_ignore_ascii_case(b"AUTH") {
+                    if i == j + 1 {
+                        return true;
+                    }
+                    j += 2;
+                } else if args[j].eq_ignore_ascii_case(b"AUTH2") {
+                    if i == j + 1 || i == j + 2 {
+                        return true;
+                    }
+                    j += 3;
+                } else if args[j].eq_ignore_ascii_case(b"KEYS") {
+                    break;
+                } else {
+                    j += 1;
+                }
+            }
+            false
+        }
         "config" => {
             i >= 3
                 && i % 2 == 1
@@ -1044,7 +1126,7 @@ pub fn redacted_arg(spec: &CommandSpec, args: &[Bytes], i: usize) -> bool {
                 && std::str::from_utf8(&args[i - 1])
                     .ok()
                     .and_then(|name| crate::config::find(&name.to_ascii_lowercase()))
-                    .is_some_and(|d| d.sensitive)
+                    .is_some_and(|d| d.sensitive())
         }
         _ => false,
     }

@@ -4,6 +4,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
+use crate::warning;
+
 use super::args::is;
 use super::flags::*;
 use super::{spec, CmdError, CmdResult, CommandSpec, Ctx};
@@ -13,16 +15,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "save",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         save,
     ),
-    spec("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), "server", bgsave),
+    spec(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        (0, 0, 0),
+        "server",
+        bgsave,
+    ),
     spec(
         "bgrewriteaof",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         bgrewriteaof,
@@ -75,14 +84,11 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// BGREWRITEAOF: a new base from the dataset now, whether the AOF is on or not (off, the
+/// manifest ends up naming only that base).
 fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
-    let Some(aof) = ctx.server.aof().cloned() else {
-        return Err(CmdError::msg(
-            "ERR Background append only file rewriting is only available when appendonly is yes (tandem opens the AOF at start-up)",
-        ));
-    };
-    let snap = ctx.server.snapshot(ctx.state);
-    match aof.start_rewrite(snap) {
+    let snapshot = ctx.server.aof_snapshot(ctx.state);
+    match ctx.server.aof_arc().start_rewrite(snapshot) {
         Ok(true) => {
             ctx.out
                 .simple("Background append only file rewriting started");
@@ -91,9 +97,12 @@ fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
         Ok(false) => Err(CmdError::msg(
             "ERR Background append only file rewriting already in progress",
         )),
-        Err(e) => Err(CmdError::msg(format!(
-            "ERR Can't start the AOF rewrite: {e}"
-        ))),
+        Err(e) => {
+            warning!("{e}");
+            Err(CmdError::msg(
+                "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
+            ))
+        }
     }
 }
 

@@ -17,7 +17,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "replconf",
         -1,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
         (0, 0, 0),
         "server",
         replconf,
@@ -25,7 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "psync",
         -3,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         psync,
@@ -33,7 +33,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "sync",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         sync,
@@ -41,7 +41,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "replicaof",
         3,
-        ADMIN | NOSCRIPT | STALE,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         replicaof,
@@ -49,7 +49,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "slaveof",
         3,
-        ADMIN | NOSCRIPT | STALE,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         replicaof,

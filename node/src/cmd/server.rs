@@ -8,7 +8,6 @@ use super::flags::*;
 use super::{
     reply_help, spec, subcommand_arity, unknown_subcommand, CmdError, CmdResult, CommandSpec, Ctx,
 };
-use crate::config::ConfigError;
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("info", -1, LOADING | STALE, (0, 0, 0), "server", info),
@@ -36,7 +35,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "shutdown",
         -1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
         (0, 0, 0),
         "server",
         shutdown,
@@ -44,7 +43,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "monitor",
         1,
-        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI,
+        ADMIN | NOSCRIPT | LOADING | STALE,
         (0, 0, 0),
         "server",
         monitor,
@@ -85,15 +84,53 @@ fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn config_error(name: &str, err: ConfigError) -> CmdError {
-    match err {
-        ConfigError::Unknown => CmdError::msg(format!(
-            "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-        )),
-        e => CmdError::msg(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
-        )),
+/// CONFIG SET name value [name value ...], all or nothing: the names are checked, then
+/// the values, then what changed is applied (and everything restored if that fails).
+fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> Result<(), CmdError> {
+    if args.len() < 2 {
+        return Err(CmdError::Arity("config|set".into()));
     }
+    if !args.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    let pairs: Vec<(String, String)> = args
+        .chunks(2)
+        .map(|p| {
+            (
+                String::from_utf8_lossy(&p[0]).into_owned(),
+                String::from_utf8_lossy(&p[1]).into_owned(),
+            )
+        })
+        .collect();
+    let protected_ok = super::local_or_yes(ctx, "enable-protected-configs");
+    let old = ctx.server.config().clone();
+    let mut next = old.clone();
+    let set = next
+        .set_many(&pairs, protected_ok)
+        .map_err(|e| CmdError::msg(e.to_string()))?;
+    // What to apply: a value that changed, and those re-read even when unchanged (TLS
+    // files); a special directive applies whenever set, as in Redis.
+    let changed: Vec<&'static str> = set
+        .iter()
+        .filter(|d| {
+            old.get(d.name) != next.get(d.name)
+                || d.has(crate::config::flag::VOLATILE)
+                || (d.kind == crate::config::Kind::Special && d.name != "oom-score-adj-values")
+        })
+        .map(|d| d.name)
+        .collect();
+    ctx.server
+        .apply_config(ctx.state, next, &changed)
+        .map_err(|(name, reason)| {
+            CmdError::msg(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+            ))
+        })?;
+    ctx.state.apply_settings(&ctx.server.config());
+    if changed.contains(&"maxmemory") {
+        crate::evict::maxmemory_changed(ctx.server, ctx.state);
+    }
+    Ok(())
 }
 
 fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
@@ -103,10 +140,10 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             return Err(CmdError::Arity("config|get".into()));
         }
         let config = ctx.server.config();
-        let mut pairs: Vec<(&'static str, String)> = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
         for pattern in &a[2..] {
             for (name, value) in config.matching(pattern) {
-                if !pairs.iter().any(|(n, _)| *n == name) {
+                if !pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                     pairs.push((name, value));
                 }
             }
@@ -118,31 +155,7 @@ fn config(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
             ctx.out.bulk(value.as_bytes());
         }
     } else if is(sub, "SET") {
-        if a.len() < 4 || !a.len().is_multiple_of(2) {
-            return Err(CmdError::Arity("config|set".into()));
-        }
-        // All or nothing: check every pair on a copy, then apply.
-        let mut next = ctx.server.config().clone();
-        let mut changed = Vec::new();
-        for pair in a[2..].chunks(2) {
-            let name = String::from_utf8_lossy(&pair[0]).into_owned();
-            let value = String::from_utf8_lossy(&pair[1]).into_owned();
-            let dir = next
-                .set(&name, &value)
-                .map_err(|e| config_error(&name, e))?;
-            changed.push(dir.name);
-        }
-        ctx.server
-            .apply_config(next, &changed)
-            .map_err(|(name, reason)| {
-                CmdError::msg(format!(
-                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-                ))
-            })?;
-        ctx.state.apply_settings(&ctx.server.config());
-        if changed.contains(&"maxmemory") {
-            crate::evict::maxmemory_changed(ctx.server, ctx.state);
-        }
+        config_set(ctx, &a[2..])?;
         ctx.out.ok();
     } else if is(sub, "REWRITE") {
         if a.len() != 2 {
@@ -285,21 +298,31 @@ fn command_entry(ctx: &mut Ctx, name: &[u8], spec: &CommandSpec) {
     ctx.out.array(10);
     ctx.out.bulk(name);
     ctx.out.int(spec.arity as i64);
-    let names: Vec<&str> = super::flags::NAMES
+    // A command with subcommands reports neither flags nor keys itself, as in Redis.
+    let container = spec.has(CONTAINER);
+    let mut names: Vec<&str> = super::flags::NAMES
         .iter()
-        .filter(|(f, n)| {
-            spec.flags & f != 0 && *n != "no_multi"
-                || (*f == NO_AUTH && spec.flags & f != 0 && *n == "no_auth")
-        })
+        .filter(|(f, _)| spec.flags & f != 0 && !container)
         .map(|(_, n)| *n)
         .collect();
+    if super::has_movable_keys(spec.name) {
+        names.push("movablekeys");
+    }
+    if spec.has(ALLOW_BUSY) {
+        names.push("allow_busy");
+    }
     ctx.out.set(names.len());
     for n in names {
         ctx.out.simple(n);
     }
-    ctx.out.int(spec.first_key as i64);
-    ctx.out.int(spec.last_key as i64);
-    ctx.out.int(spec.step as i64);
+    let (first, last, step) = if container {
+        (0, 0, 0)
+    } else {
+        (spec.first_key, spec.last_key, spec.step)
+    };
+    ctx.out.int(first as i64);
+    ctx.out.int(last as i64);
+    ctx.out.int(step as i64);
     let categories = acl_categories(spec);
     ctx.out.set(categories.len());
     for c in categories {
@@ -468,6 +491,13 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         ctx.state.dbs[db].clear();
     }
     ctx.state.dirty += n;
+    if !crate::persistence::save_points(&ctx.server.config()).is_empty() {
+        // As Redis does: with save points set, the emptied dataset is saved at once (a
+        // restart does not bring the flushed keys back), and nothing counts as changed.
+        let snapshot = ctx.server.snapshot(ctx.state);
+        let path = crate::persistence::rdb_path(&ctx.server.config());
+        crate::persistence::save_now(&ctx.server.save_status, snapshot, &path);
+    }
     ctx.modified += 1;
     ctx.out.ok();
     Ok(())

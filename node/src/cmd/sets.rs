@@ -371,7 +371,12 @@ fn combine_ordered(ctx: &mut Ctx, keys: &[Bytes], op: Algebra) -> Result<Combine
             let mut all: Vec<(&MemberSet, bool)> = sets
                 .iter()
                 .zip(&values)
-                .map(|(s, v)| (s.expect("checked above"), v.as_ref().is_some_and(Value::is_compact)))
+                .map(|(s, v)| {
+                    (
+                        s.expect("checked above"),
+                        v.as_ref().is_some_and(Value::is_compact),
+                    )
+                })
                 .collect();
             all.sort_by_key(|(s, _)| s.len());
             smallest_intset = all[0].1;

@@ -135,8 +135,9 @@ fn expire_at(
     Ok(at as u64)
 }
 
-/// Stores a string, propagating an expiry not given as PXAT as `SET key value PXAT ms`.
-fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, pxat_given: bool) {
+/// Stores a string, propagating a command with an expiry as `SET key value PXAT ms`, as
+/// Redis 7.0 does (whatever form the expiry was given in).
+fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry) {
     let now = ctx.now;
     let db = ctx.db();
     let keep = match expiry {
@@ -150,23 +151,19 @@ fn store(ctx: &mut Ctx, key: &Bytes, value: &Bytes, expiry: Expiry, pxat_given: 
     ctx.notify(class::STRING, "set", key);
     if let Expiry::At(at) = expiry {
         ctx.notify(class::GENERIC, "expire", key);
-        if !pxat_given {
-            ctx.propagate(vec![
-                Bytes::from_static(b"SET"),
-                key.clone(),
-                value.clone(),
-                Bytes::from_static(b"PXAT"),
-                args::int_bytes(at as i64),
-            ]);
-        }
+        ctx.propagate(vec![
+            Bytes::from_static(b"SET"),
+            key.clone(),
+            value.clone(),
+            Bytes::from_static(b"PXAT"),
+            args::int_bytes(at as i64),
+        ]);
     }
 }
 
 fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let (mut nx, mut xx, mut want_get) = (false, false, false);
     let mut expiry = Expiry::None;
-    // Redis propagates SET as given only with PXAT; EX, PX and EXAT become PXAT.
-    let mut pxat_given = false;
     let mut i = 3;
     while i < a.len() {
         let opt = &a[i];
@@ -185,7 +182,6 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         {
             let ms = is(opt, "PX") || is(opt, "PXAT");
             let absolute = is(opt, "EXAT") || is(opt, "PXAT");
-            pxat_given = is(opt, "PXAT");
             expiry = Expiry::At(expire_at(ms, absolute, &a[i + 1], ctx.now, "set")?);
             i += 1;
         } else {
@@ -212,7 +208,12 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         }
         return Ok(());
     }
-    store(ctx, key, &a[2], expiry, pxat_given);
+    store(ctx, key, &a[2], expiry);
+    if want_get && !matches!(expiry, Expiry::At(_)) {
+        // Propagated without its GET, as Redis does.
+        let without_get = a.iter().filter(|arg| !is(arg, "GET")).cloned().collect();
+        ctx.propagate(without_get);
+    }
     if want_get {
         match old {
             Some(v) => ctx.out.bulk(&v),
@@ -229,7 +230,7 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     if ctx.db().contains(&a[1], now) {
         ctx.out.int(0);
     } else {
-        store(ctx, &a[1], &a[2], Expiry::None, false);
+        store(ctx, &a[1], &a[2], Expiry::None);
         ctx.out.int(1);
     }
     Ok(())
@@ -237,7 +238,7 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn setex_generic(ctx: &mut Ctx, a: &[Bytes], ms: bool, name: &str) -> CmdResult {
     let at = expire_at(ms, false, &a[2], ctx.now, name)?;
-    store(ctx, &a[1], &a[3], Expiry::At(at), false);
+    store(ctx, &a[1], &a[3], Expiry::At(at));
     ctx.out.ok();
     Ok(())
 }
@@ -252,7 +253,7 @@ fn psetex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 
 fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
     let old = read_string(ctx, &a[1])?;
-    store(ctx, &a[1], &a[2], Expiry::None, false);
+    store(ctx, &a[1], &a[2], Expiry::None);
     ctx.propagate(vec![Bytes::from_static(b"SET"), a[1].clone(), a[2].clone()]);
     match old {
         Some(v) => ctx.out.bulk(&v),
@@ -358,7 +359,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::Arity("mset".into()));
     }
     for pair in a[1..].chunks(2) {
-        store(ctx, &pair[0], &pair[1], Expiry::None, false);
+        store(ctx, &pair[0], &pair[1], Expiry::None);
     }
     ctx.out.ok();
     Ok(())
@@ -374,7 +375,7 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     for pair in a[1..].chunks(2) {
-        store(ctx, &pair[0], &pair[1], Expiry::None, false);
+        store(ctx, &pair[0], &pair[1], Expiry::None);
     }
     ctx.out.int(1);
     Ok(())

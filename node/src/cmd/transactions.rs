@@ -9,7 +9,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "multi",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         (0, 0, 0),
         "transactions",
         multi,
@@ -17,7 +17,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "exec",
         1,
-        NOSCRIPT | LOADING | STALE | NO_MULTI | SKIP_SLOWLOG,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
         (0, 0, 0),
         "transactions",
         exec,
@@ -25,7 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "discard",
         1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         (0, 0, 0),
         "transactions",
         discard,
@@ -33,7 +33,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "watch",
         -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_MULTI,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         (1, -1, 1),
         "transactions",
         watch,
@@ -41,7 +41,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "unwatch",
         1,
-        NOSCRIPT | LOADING | STALE | FAST,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         (0, 0, 0),
         "transactions",
         unwatch,

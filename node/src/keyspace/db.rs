@@ -280,6 +280,9 @@ pub struct Db {
     /// When false (a replica), expired keys read as missing but are not deleted: the master
     /// sends the DEL.
     pub delete_expired: bool,
+    /// While a file is loaded (the AOF replayed) nothing counts as expired, as in Redis:
+    /// a PEXPIREAT in the past followed by more writes to the key replays as it first ran.
+    pub expiry_paused: bool,
     /// Server clock in seconds, stamped on entries as they are accessed.
     pub clock_secs: u32,
     /// What an access stamps (`maxmemory-policy`: LRU or LFU).
@@ -315,6 +318,7 @@ impl Db {
             expired: Vec::new(),
             expired_reported: 0,
             delete_expired: true,
+            expiry_paused: false,
             clock_secs: 0,
             access: AccessTracking::Lru,
             touched: None,
@@ -509,7 +513,7 @@ impl Db {
             Some(slot) => slot.entry.expire_at,
             None => return false,
         };
-        if expire_at == 0 || expire_at > now {
+        if expire_at == 0 || expire_at > now || self.expiry_paused {
             return false;
         }
         if self.delete_expired {
@@ -565,7 +569,7 @@ impl Db {
             Arc::get_mut(&mut self.segments[idx]).expect("caller checked the segment is unique");
         let i = position(seg, hash, key)?;
         let expire_at = seg.get(i).entry.expire_at;
-        if expire_at == 0 || expire_at > now {
+        if expire_at == 0 || expire_at > now || self.expiry_paused {
             return Some(i);
         }
         if self.delete_expired {
@@ -704,7 +708,11 @@ impl Db {
                 // Overwriting a key whose time had passed (no lookup or expiry pass had
                 // found it yet) expires it, then creates a new one, as Redis's lookup
                 // before the write does: a DEL to propagate, `expired` and `new` events.
-                if self.delete_expired && old.expire_at != 0 && old.expire_at <= super::now_ms() {
+                if self.delete_expired
+                    && !self.expiry_paused
+                    && old.expire_at != 0
+                    && old.expire_at <= super::now_ms()
+                {
                     self.expired.push(Bytes::copy_from_slice(key.bytes()));
                     if self.record_created {
                         self.created.push(Bytes::copy_from_slice(key.bytes()));
@@ -756,6 +764,13 @@ impl Db {
     }
 
     /// Deletes `key`, returning its entry. Does not consider expiry.
+    /// Deletes `key` as expired (recorded for [`Db::drain_expired`]), whatever its time.
+    pub fn expire_now(&mut self, key: &[u8]) {
+        if self.remove(key).is_some() {
+            self.expired.push(Bytes::copy_from_slice(key));
+        }
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let hash = self.hash(key);
         self.remove_hashed(hash, key)
@@ -849,23 +864,24 @@ impl Db {
     }
 
     /// One SCAN step: visits whole segments from `cursor` until at least `count` keys were
-    /// seen, calling `visit` for each live key. Returns the next cursor (0 when done).
-    /// See [`ScanCursor`] on why a key present for the whole scan is returned.
+    /// seen, calling `visit` for each key with whether it is live (its time has not
+    /// passed; SCAN deletes the others it meets, as Redis does). Returns the next cursor
+    /// (0 when done). See [`ScanCursor`] on why a key present for the whole scan is
+    /// returned.
     pub fn scan(
         &self,
         cursor: ScanCursor,
         count: usize,
         now: u64,
-        mut visit: impl FnMut(&[u8], &Entry),
+        mut visit: impl FnMut(&[u8], &Entry, bool),
     ) -> ScanCursor {
         let mut seg = cursor as usize;
         let mut seen = 0;
         while seg < self.segments.len() && seen < count.max(1) {
             for slot in self.segments[seg].iter() {
-                if slot.entry.expire_at == 0 || slot.entry.expire_at > now {
-                    visit(&slot.key, &slot.entry);
-                    seen += 1;
-                }
+                let live = slot.entry.expire_at == 0 || slot.entry.expire_at > now;
+                visit(&slot.key, &slot.entry, live);
+                seen += usize::from(live);
             }
             seg += 1;
         }
@@ -1180,7 +1196,7 @@ mod tests {
         let mut cursor = 0;
         let mut added = 0;
         loop {
-            cursor = db.scan(cursor, 10, 0, |k, _| {
+            cursor = db.scan(cursor, 10, 0, |k, _, _| {
                 seen.insert(k.to_vec());
             });
             // Slower than the scan advances (about one segment per step), as a scan must be
@@ -1211,7 +1227,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;
         loop {
-            cursor = db.scan(cursor, 10, 0, |k, _| {
+            cursor = db.scan(cursor, 10, 0, |k, _, _| {
                 assert!(seen.insert(k.to_vec()));
             });
             if cursor == 0 {

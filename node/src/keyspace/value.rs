@@ -396,10 +396,20 @@ pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
 /// Glob-style matching as Redis's `stringmatchlen`: `*`, `?`, `[...]` with ranges and `^`,
 /// and `\` escapes. `nocase` folds ASCII case.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
-    glob_match_depth(pattern, string, nocase, 0)
+    glob_match_depth(pattern, string, nocase, 0, &mut false)
 }
 
-fn glob_match_depth(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
+/// `give_up` is set when the pattern after a `*` matched nowhere in the rest of the
+/// string: then no earlier `*` can help by matching more (the rest would have to match
+/// even later), so every caller stops at once. This keeps `a*a*a*...b` polynomial
+/// instead of exponential, as Redis's skipLongerMatches does.
+fn glob_match_depth(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    depth: u32,
+    give_up: &mut bool,
+) -> bool {
     // Bound recursion on pathological patterns like `*a*a*a*...`, as Redis 7.0 does.
     if depth > 1000 {
         return false;
@@ -420,11 +430,15 @@ fn glob_match_depth(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> boo
                 if p.len() == 1 {
                     return true;
                 }
-                for i in 0..=s.len() {
-                    if glob_match_depth(&p[1..], &s[i..], nocase, depth + 1) {
+                for i in 0..s.len() {
+                    if glob_match_depth(&p[1..], &s[i..], nocase, depth + 1, give_up) {
                         return true;
                     }
+                    if *give_up {
+                        return false;
+                    }
                 }
+                *give_up = true;
                 return false;
             }
             b'?' => {
@@ -514,6 +528,22 @@ fn glob_match_depth(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_stars_that_cannot_match_give_up_quickly() {
+        let key = [b'a'; 40];
+        let pattern = b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!glob_match(pattern, &key, false));
+        assert!(glob_match(b"a*a*a*b", b"aaaaaab", false));
+        assert!(glob_match(b"*b*c", b"abxxbc", false));
+        assert!(!glob_match(b"a*b", b"a", false));
+        let long = vec![b'a'; 50000];
+        assert!(!glob_match(
+            b"*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?b",
+            &long,
+            false
+        ));
+    }
 
     #[test]
     fn strings_change_in_place_without_touching_a_sharer() {

@@ -60,7 +60,11 @@ impl SaveStatus {
         self.dirty_saved.store(dirty, Ordering::Relaxed);
     }
 
-    fn finish(&self, snapshot_dirty: u64, result: &std::io::Result<u64>) {
+    /// Records a save's outcome. As in Redis, only a background save's failure counts as
+    /// `rdb_last_bgsave_status:err` (which stops writes under
+    /// `stop-writes-on-bgsave-error`); a failed SAVE or shutdown save is reported to its
+    /// caller alone.
+    fn finish(&self, snapshot_dirty: u64, result: &std::io::Result<u64>, background: bool) {
         let now = crate::keyspace::now_ms() / 1000;
         self.last_try.store(now, Ordering::Relaxed);
         match result {
@@ -71,7 +75,8 @@ impl SaveStatus {
                     .fetch_max(snapshot_dirty, Ordering::Relaxed);
                 self.saves.fetch_add(1, Ordering::Relaxed);
             }
-            Err(_) => self.last_ok.store(false, Ordering::Relaxed),
+            Err(_) if background => self.last_ok.store(false, Ordering::Relaxed),
+            Err(_) => {}
         }
     }
 }
@@ -87,7 +92,7 @@ pub fn save_now(status: &SaveStatus, snapshot: Snapshot, path: &std::path::Path)
     let start = Instant::now();
     let (dirty, keys) = (snapshot.dirty, snapshot.keys());
     let result = snapshot.write_file(path);
-    status.finish(dirty, &result);
+    status.finish(dirty, &result, false);
     match result {
         Ok(size) => {
             notice!(
@@ -126,7 +131,7 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
             let start = Instant::now();
             let dirty = snapshot.dirty;
             let result = snapshot.write_file(&path);
-            status.finish(dirty, &result);
+            status.finish(dirty, &result, true);
             *status.last_duration.lock().expect("save status") = Some(start.elapsed().as_secs());
             *status.started.lock().expect("save status") = None;
             match &result {
@@ -190,19 +195,22 @@ pub fn save_point_due(points: &[(u64, u64)], status: &SaveStatus, dirty: u64, no
             .any(|&(secs, min_changes)| changes >= min_changes && since >= secs)
 }
 
-/// Loads the dataset at start-up, as redis-server does: from the AOF when `appendonly
-/// yes` (then keeps it open for appending, creating it when absent), otherwise from the
-/// RDB file. A corrupt file stops start-up with a message naming the file and the offset
-/// and is left untouched (except a torn last command under `aof-load-truncated yes`).
+/// Loads the dataset at start-up, as redis-server does: the AOF manifest is read
+/// whatever `appendonly` says (a damaged one stops start-up); with `appendonly yes` the
+/// AOF is loaded (upgrading an old single-file one) and opened for appending, creating it
+/// when absent; otherwise the RDB file is loaded. A corrupt file stops start-up with
+/// Redis's message naming the file, as the last line of the log, and is left untouched
+/// (except a torn last command under `aof-load-truncated yes`).
 pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String> {
     let start = Instant::now();
-    let (appendonly, truncated_ok, policy, is_replica) = {
+    let (appendonly, truncated_ok, is_replica, paths, settings) = {
         let c = server.config();
         (
             c.get_bool("appendonly"),
             c.get_bool("aof-load-truncated"),
-            aof::FsyncPolicy::from_name(c.get("appendfsync")),
             !c.get("replicaof").is_empty(),
+            aof::AofPaths::new(&c),
+            aof::AofSettings::from_config(&c),
         )
     };
     let mut state = server.engine.lock().unwrap_or_else(|e| e.into_inner());
@@ -210,39 +218,67 @@ pub fn load_at_startup(server: &Arc<crate::server::Server>) -> Result<(), String
         // A replica keeps keys whose time has passed until its master deletes them.
         state.set_delete_expired(false);
     }
+    let mut manifest = read_manifest_or_exit(&paths);
+    let mut loaded_sizes = aof::load::Sizes::default();
     if appendonly {
-        let paths = aof::AofPaths::new(&server.config());
-        let manifest = paths.read_manifest()?;
-        if let Some(m) = &manifest {
-            load_aof(server, &mut state, &paths, m, truncated_ok)?;
+        let (status, sizes) = load_aof(server, &mut state, &paths, &mut manifest, truncated_ok)
+            .unwrap_or_else(|aof::load::Failed| exit_after_fatal_error());
+        if status != aof::load::Status::NotExist {
             notice!(
                 "DB loaded from append only file: {:.3} seconds",
                 start.elapsed().as_secs_f64()
             );
         }
-        let aof = aof::Aof::open(paths, policy, manifest, || Snapshot::take(&state, None))
-            .map_err(|e| format!("Can't open the append-only file: {e}"))?;
-        server.install_aof(&mut state, Arc::new(aof));
-        return Ok(());
-    }
-    let path = rdb_path(&server.config());
-    let progress = |n: u64| notice!("Loading: {n} keys loaded");
-    if let Some(loaded) = load_rdb_file(&state, &path, progress)? {
-        notice!(
-            "Done loading RDB, keys loaded: {}, keys expired: 0.",
-            loaded.keys
-        );
-        let repl = loaded.repl.clone();
-        state.install_dbs(loaded.dbs);
-        if let Some((id, offset)) = repl {
-            restore_replication(server, &mut state, id, offset, is_replica);
+        loaded_sizes = sizes;
+    } else {
+        let path = rdb_path(&server.config());
+        let progress = |n: u64| notice!("Loading: {n} keys loaded");
+        if let Some(loaded) = load_rdb_file(&state, &path, progress)? {
+            notice!(
+                "Done loading RDB, keys loaded: {}, keys expired: 0.",
+                loaded.keys
+            );
+            let repl = loaded.repl.clone();
+            state.install_dbs(loaded.dbs);
+            if let Some((id, offset)) = repl {
+                restore_replication(server, &mut state, id, offset, is_replica);
+            }
+            notice!(
+                "DB loaded from disk: {:.3} seconds",
+                start.elapsed().as_secs_f64()
+            );
         }
-        notice!(
-            "DB loaded from disk: {:.3} seconds",
-            start.elapsed().as_secs_f64()
-        );
     }
+    let aof = Arc::new(aof::Aof::new(paths, settings, manifest));
+    if appendonly {
+        if let Err(e) = aof.open_at_startup(|| Snapshot::take(&state, None)) {
+            warning!("{e}");
+            exit_after_fatal_error();
+        }
+        aof.set_loaded_sizes(loaded_sizes.total, loaded_sizes.base);
+    }
+    aof.delete_history();
+    server.install_aof(&mut state, aof);
     Ok(())
+}
+
+/// Ends the process after a fatal start-up (or DEBUG LOADAOF) error, already logged as
+/// the last line, as Redis does.
+fn exit_after_fatal_error() -> ! {
+    std::process::exit(1)
+}
+
+/// Reads the AOF manifest; a damaged one is logged as Redis logs it and ends the process.
+fn read_manifest_or_exit(paths: &aof::AofPaths) -> aof::Manifest {
+    match paths.read_manifest() {
+        Ok(m) => m,
+        Err(e) => {
+            for line in e.log_lines() {
+                warning!("{line}");
+            }
+            exit_after_fatal_error()
+        }
+    }
 }
 
 /// DEBUG RELOAD's options.
@@ -319,32 +355,36 @@ pub fn reload_rdb(
     Ok(())
 }
 
-/// DEBUG LOADAOF: writes out and syncs the AOF, empties the dataset and replays the AOF
-/// files back into it. Nothing replayed counts as a change since the last save.
-pub fn reload_aof(
-    server: &Arc<crate::server::Server>,
-    state: &mut EngineState,
-    now: u64,
-) -> Result<(), String> {
-    if let Some(aof) = server.aof() {
-        aof.flush_and_sync()
-            .map_err(|e| format!("Error writing the AOF: {e}"))?;
+/// DEBUG LOADAOF: writes out what the AOF buffers, empties the dataset, re-reads the
+/// manifest (deleting its history files) and loads the AOF files back, whether the AOF is
+/// on or not. As in Redis, a load that does not fully succeed (no AOF, a torn or corrupt
+/// file) ends the process. Nothing loaded counts as a change since the last save.
+pub fn reload_aof(server: &Arc<crate::server::Server>, state: &mut EngineState, now: u64) {
+    let aof = server.aof().expect("the AOF is set up at start-up").clone();
+    if aof.enabled() {
+        if let Err(e) = aof.flush() {
+            warning!(
+                "Error writing to the AOF file: {}",
+                crate::log::strerror(&e)
+            );
+        }
     }
-    let (paths, truncated_ok) = {
-        let c = server.config();
-        (aof::AofPaths::new(&c), c.get_bool("aof-load-truncated"))
-    };
-    let manifest = paths
-        .read_manifest()?
-        .ok_or_else(|| format!("There is no AOF manifest {}", paths.manifest().display()))?;
     for db in 0..state.dbs.len() {
         state.touch_flushed(db, now);
         state.dbs[db].clear();
     }
-    load_aof(server, state, &paths, &manifest, truncated_ok)?;
+    let truncated_ok = server.config().get_bool("aof-load-truncated");
+    aof.set_manifest(read_manifest_or_exit(aof.paths()));
+    aof.delete_history();
+    let mut manifest = aof.manifest();
+    let loaded = load_aof(server, state, aof.paths(), &mut manifest, truncated_ok);
+    aof.set_manifest(manifest);
+    match loaded {
+        Ok((aof::load::Status::Ok | aof::load::Status::Empty, _)) => {}
+        _ => exit_after_fatal_error(),
+    }
     server.save_status.forget_changes(state.dirty);
-    notice!("Append Only File loaded by DEBUG LOADAOF");
-    Ok(())
+    warning!("Append Only File loaded by DEBUG LOADAOF");
 }
 
 /// Loads the RDB file at `path` into databases like those of `state` (as many, tracking
@@ -388,91 +428,105 @@ fn restore_replication(
     notice!("Replication history restored from the RDB: offset {offset}");
 }
 
+/// Loads the AOF `manifest` lists into `state` (after moving an old single-file AOF
+/// into the directory, which updates `manifest`).
 fn load_aof(
     server: &Arc<crate::server::Server>,
     state: &mut EngineState,
     paths: &aof::AofPaths,
-    manifest: &aof::Manifest,
+    manifest: &mut aof::Manifest,
     truncated_ok: bool,
-) -> Result<(), String> {
-    if let Some(base) = &manifest.base {
-        let path = paths.dir.join(&base.name);
-        if base.name.ends_with(".rdb") {
-            let loaded = load_rdb_file(state, &path, |n| {
-                notice!("Loading AOF base: {n} keys loaded")
-            })?
-            .ok_or_else(|| format!("The AOF base file {} doesn't exist", path.display()))?;
-            state.install_dbs(loaded.dbs);
-        } else {
-            replay(server, state, paths, &base.name, false)?;
-        }
-        notice!("DB loaded from base file {}", base.name);
-    }
-    let count = manifest.incrs.len();
-    for (i, incr) in manifest.incrs.iter().enumerate() {
-        let last = i + 1 == count;
-        match replay(server, state, paths, &incr.name, last && truncated_ok) {
-            Ok(()) => notice!("DB loaded from incr file {}", incr.name),
-            Err(e) if last && !paths.dir.join(&incr.name).exists() => {
-                // The newest INCR file may not have been created yet (crash at rewrite).
-                notice!("{e}: starting a new one");
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+) -> Result<(aof::load::Status, aof::load::Sizes), aof::load::Failed> {
+    aof::load::upgrade_old_aof(paths, manifest)?;
+    state.loading(|state| {
+        let mut replay = Replay {
+            server,
+            state,
+            client: None,
+            out: crate::resp::ReplyWriter::new(false),
+        };
+        aof::load::load_files(paths, manifest, truncated_ok, &mut replay)
+    })
 }
 
-/// Replays the commands of one AOF file. A torn last command is cut off when
-/// `truncate_torn`; otherwise it (and any malformed command) is an error.
-fn replay(
-    server: &Arc<crate::server::Server>,
-    state: &mut EngineState,
-    paths: &aof::AofPaths,
-    name: &str,
-    truncate_torn: bool,
-) -> Result<(), String> {
-    let mut reader = aof::IncrReader::open(&paths.dir, name)
-        .map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
-    let mut client = crate::clients::ClientState::internal_master(&server.clients);
-    client.uncounted = true;
-    let mut out = crate::resp::ReplyWriter::new(false);
-    let now = crate::keyspace::now_ms();
-    let mut multi_start = None;
-    // What is replayed is already in the AOF (and replicas got it when it first ran).
-    let result = state.without_propagation(|engine| loop {
-        let offset = reader.consumed;
-        match reader.next_command() {
-            Ok(Some(args)) => {
-                if args[0].eq_ignore_ascii_case(b"MULTI") {
-                    multi_start = Some(offset);
-                } else if args[0].eq_ignore_ascii_case(b"EXEC") {
-                    multi_start = None;
-                }
-                crate::cmd::execute_detached(server, engine, &mut client, &mut out, &args, now);
-                out.clear();
-            }
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
+/// Applies AOF files to the dataset: commands run as Redis's AOF client, a master client
+/// (so nothing is refused, and a time already past sets the expiry rather than deleting),
+/// a new one in database 0 for every file.
+struct Replay<'a> {
+    server: &'a Arc<crate::server::Server>,
+    state: &'a mut EngineState,
+    client: Option<crate::clients::ClientState>,
+    out: crate::resp::ReplyWriter,
+}
+
+impl Replay<'_> {
+    fn end_client(&mut self) {
+        if let Some(client) = self.client.take() {
+            self.server.clients.unregister(client.id);
         }
-    });
-    server.clients.unregister(client.id);
-    result?;
-    let torn = match reader.end() {
-        aof::ReplayEnd::Complete => multi_start,
-        aof::ReplayEnd::Truncated { offset } => Some(multi_start.unwrap_or(offset)),
-    };
-    if let Some(offset) = torn {
-        if !truncate_torn {
-            return Err(format!(
-                "Unexpected end of file reading the append only file {name} at offset {offset}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
-            ));
-        }
-        warning!("!!! Warning: short read while loading the AOF file {name}!!!");
-        warning!("!!! Truncating the AOF {name} at offset {offset} !!!");
-        aof::truncate_to(&paths.dir, name, offset)
-            .map_err(|e| format!("Error truncating the AOF file {name}: {e}"))?;
-        warning!("AOF {name} loaded anyway because aof-load-truncated is enabled");
     }
-    Ok(())
+}
+
+impl Drop for Replay<'_> {
+    fn drop(&mut self) {
+        self.end_client();
+    }
+}
+
+impl aof::load::Target for Replay<'_> {
+    fn load_rdb(&mut self, input: &mut dyn std::io::Read) -> Result<u64, String> {
+        // Keys of an AOF's RDB whose time has passed are kept, to expire once loaded.
+        let loaded = rdb_file::load(
+            input,
+            self.state.dbs.len(),
+            ExpiredKeys::Keep,
+            self.state.load_settings(),
+            |n| notice!("Loading: {n} keys loaded"),
+        )
+        .map_err(|e| e.to_string())?;
+        notice!(
+            "Done loading RDB, keys loaded: {}, keys expired: 0.",
+            loaded.keys
+        );
+        let bytes = loaded.bytes;
+        if self.state.dbs.iter().all(|db| db.is_empty()) {
+            self.state.install_dbs(loaded.dbs);
+        } else {
+            for (index, db) in loaded.dbs.iter().enumerate() {
+                for (key, entry) in db.entries() {
+                    let expire_at = entry.expire_at().unwrap_or(0);
+                    self.state.dbs[index].insert(key, entry.value.clone(), expire_at);
+                }
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn start_file(&mut self) {
+        self.end_client();
+        let mut client = crate::clients::ClientState::internal_master(&self.server.clients);
+        client.uncounted = true;
+        self.client = Some(client);
+    }
+
+    fn run(&mut self, args: &[bytes::Bytes]) -> Result<(), aof::load::UnknownCommand> {
+        if self.server.commands.lookup(&args[0]).is_none() {
+            return Err(aof::load::UnknownCommand);
+        }
+        let client = self.client.as_mut().expect("start_file comes first");
+        let now = crate::keyspace::now_ms();
+        crate::cmd::execute_detached(self.server, self.state, client, &mut self.out, args, now);
+        let reply = self.out.buffer();
+        if reply.first() == Some(&b'-') {
+            let error = String::from_utf8_lossy(&reply[1..]);
+            warning!(
+                "== CRITICAL == This server is sending an error to its AOF-loading-client: '{}' after processing the command '{}'",
+                error.trim_end(),
+                String::from_utf8_lossy(&args[0])
+            );
+        }
+        self.out.clear();
+        self.out.take_errors();
+        Ok(())
+    }
 }

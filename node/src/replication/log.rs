@@ -13,12 +13,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::ids::ReplOffset;
 
 /// Encodes one command as a RESP array of bulk strings (the replication wire format).
-pub fn encode_command(out: &mut impl BufMut, args: &[Bytes]) {
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut impl BufMut, args: &[A]) {
     let mut n = itoa::Buffer::new();
     out.put_u8(b'*');
     out.put_slice(n.format(args.len()).as_bytes());
     out.put_slice(b"\r\n");
     for a in args {
+        let a = a.as_ref();
         out.put_u8(b'$');
         out.put_slice(n.format(a.len()).as_bytes());
         out.put_slice(b"\r\n");

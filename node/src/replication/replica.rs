@@ -28,6 +28,8 @@ type LinkError = String;
 /// Makes this node a replica of `host:port` (config `replicaof`, REPLICAOF): the link
 /// task starts; a previous one stops. Called with the engine lock held.
 pub fn start(server: &Arc<Server>, engine: &mut EngineState, host: String, port: u16) {
+    // A replica's OOM score is the replica's (`oom-score-adj-values`); failure is logged.
+    let _ = crate::oom_score::apply(&server.config(), true);
     let stop = Arc::new(Notify::new());
     let generation = {
         let mut st = server.repl.state();
@@ -64,6 +66,7 @@ pub fn promote(server: &Server, engine: &mut EngineState, why: &str) {
     let Some(old) = st.master.take() else {
         return;
     };
+    let _ = crate::oom_score::apply(&server.config(), false);
     server.repl.set_master(&mut st, None);
     old.stop.notify_one();
     st.generation += 1;
@@ -578,9 +581,9 @@ fn install_dataset(
     // Our replicas' history changed: they resynchronise.
     st.disconnect_replicas();
     drop(st);
-    if let Some(aof) = server.aof() {
-        let snapshot = server.snapshot(&engine);
-        if let Err(e) = aof.start_rewrite(snapshot) {
+    if server.aof().is_some_and(|aof| aof.enabled()) {
+        let snapshot = server.aof_snapshot(&engine);
+        if let Err(e) = server.aof_arc().start_rewrite(snapshot) {
             warning!("Can't rewrite the append only file after the sync: {e}");
         }
     }
