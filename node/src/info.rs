@@ -388,7 +388,8 @@ fn stats_section(server: &Server, state: &EngineState, out: &mut String) {
     line(out, "pubsub_channels", server.pubsub.channels(None).len());
     line(out, "pubsub_patterns", server.pubsub.numpat());
     line(out, "latest_fork_usec", 0);
-    line(out, "total_forks", 0);
+    // Background snapshot threads: tandem's counterpart of Redis's forks.
+    line(out, "total_forks", crate::persistence::background_jobs());
     line(out, "migrate_cached_sockets", server.migrate_sockets.len());
     line(out, "slave_expires_tracked_keys", 0);
     line(out, "active_defrag_hits", 0);

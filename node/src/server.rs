@@ -63,14 +63,24 @@ impl Default for Shutdown {
     }
 }
 
-/// One fallible part of applying a configuration: (server, engine, from, to, changed).
-type ConfigStep = fn(
-    &Server,
-    &mut EngineState,
-    &Config,
-    &Config,
-    &[&'static str],
-) -> Result<(), (String, String)>;
+/// A configuration change being applied: from, to, the directives CONFIG SET changed,
+/// and whether it runs inside a transaction (EXEC).
+struct ConfigChange<'a> {
+    from: &'a Config,
+    to: &'a Config,
+    changed: &'a [&'static str],
+    in_exec: bool,
+}
+
+impl ConfigChange<'_> {
+    /// Whether CONFIG SET set `name` (not necessarily to another value).
+    fn set(&self, name: &str) -> bool {
+        self.changed.contains(&name)
+    }
+}
+
+/// One fallible part of applying a configuration.
+type ConfigStep = fn(&Server, &mut EngineState, &ConfigChange<'_>) -> Result<(), (String, String)>;
 
 /// Everything connections share.
 pub struct Server {
@@ -307,8 +317,21 @@ impl Server {
         state: &mut EngineState,
         next: Config,
         changed: &[&'static str],
+        in_exec: bool,
     ) -> Result<(), (String, String)> {
         let old = self.config().clone();
+        let change = ConfigChange {
+            from: &old,
+            to: &next,
+            changed,
+            in_exec,
+        };
+        let undo_change = ConfigChange {
+            from: &next,
+            to: &old,
+            changed,
+            in_exec,
+        };
         let steps: [ConfigStep; 5] = [
             Server::apply_dir,
             Server::apply_listener_changes,
@@ -317,13 +340,13 @@ impl Server {
             Server::apply_appendonly,
         ];
         for (done, step) in steps.iter().enumerate() {
-            if let Err(e) = step(self, state, &old, &next, changed) {
+            if let Err(e) = step(self, state, &change) {
                 warning!(
                     "Failed applying new configuration. Possibly related to new {} setting. Restoring previous settings.",
                     e.0
                 );
                 for undo in &steps[..done] {
-                    if let Err((name, reason)) = undo(self, state, &next, &old, changed) {
+                    if let Err((name, reason)) = undo(self, state, &undo_change) {
                         warning!("Failed restoring {name}: {reason}");
                     }
                 }
@@ -356,14 +379,12 @@ impl Server {
     fn apply_dir(
         &self,
         _: &mut EngineState,
-        _: &Config,
-        next: &Config,
-        changed: &[&'static str],
+        change: &ConfigChange<'_>,
     ) -> Result<(), (String, String)> {
-        if !changed.contains(&"dir") {
+        if !change.set("dir") {
             return Ok(());
         }
-        std::env::set_current_dir(next.get("dir"))
+        std::env::set_current_dir(change.to.get("dir"))
             .map_err(|e| ("dir".to_string(), crate::log::strerror(&e)))
     }
 
@@ -371,21 +392,25 @@ impl Server {
     fn apply_tls_files(
         &self,
         _: &mut EngineState,
-        _: &Config,
-        next: &Config,
-        changed: &[&'static str],
+        change: &ConfigChange<'_>,
     ) -> Result<(), (String, String)> {
         let Some(tls) = &self.tls else {
             return Ok(());
         };
-        let Some(name) = changed
+        let Some(name) = change
+            .changed
             .iter()
             .find(|d| crate::tls::RELOAD_DIRECTIVES.contains(d))
         else {
             return Ok(());
         };
-        tls.reload(next)
-            .map_err(|e| (name.to_string(), e.to_string()))?;
+        tls.reload(change.to).map_err(|e| {
+            warning!("Failed to update the TLS configuration (CONFIG SET {name}): {e}");
+            (
+                name.to_string(),
+                "Unable to update TLS configuration. Check server logs.".to_string(),
+            )
+        })?;
         notice!("TLS configuration reloaded (CONFIG SET {name})");
         Ok(())
     }
@@ -394,35 +419,39 @@ impl Server {
     fn apply_oom_score(
         &self,
         _: &mut EngineState,
-        _: &Config,
-        next: &Config,
-        changed: &[&'static str],
+        change: &ConfigChange<'_>,
     ) -> Result<(), (String, String)> {
-        let Some(name) = changed
+        let Some(name) = change
+            .changed
             .iter()
             .find(|d| matches!(**d, "oom-score-adj" | "oom-score-adj-values"))
         else {
             return Ok(());
         };
-        crate::oom_score::apply(next, self.repl.is_replica()).map_err(|e| (name.to_string(), e))
+        crate::oom_score::apply(change.to, self.repl.is_replica())
+            .map_err(|e| (name.to_string(), e))
     }
 
-    /// CONFIG SET appendonly: turns the AOF on (a rewrite makes its base) or off.
+    /// CONFIG SET appendonly: turns the AOF on (a rewrite makes its base; inside a
+    /// transaction the cron starts it, as in Redis) or off.
     fn apply_appendonly(
         &self,
         state: &mut EngineState,
-        _: &Config,
-        next: &Config,
-        changed: &[&'static str],
+        change: &ConfigChange<'_>,
     ) -> Result<(), (String, String)> {
         let Some(aof) = self.aof() else {
             return Ok(());
         };
-        if !changed.contains(&"appendonly") || next.get_bool("appendonly") == aof.enabled() {
+        let on = change.to.get_bool("appendonly");
+        if !change.set("appendonly") || on == aof.enabled() {
             return Ok(());
         }
-        if next.get_bool("appendonly") {
-            aof.set_settings(crate::persistence::aof::AofSettings::from_config(next));
+        if on {
+            aof.set_settings(crate::persistence::aof::AofSettings::from_config(change.to));
+            if change.in_exec {
+                aof.enable_later();
+                return Ok(());
+            }
             let snapshot = self.aof_snapshot(state);
             aof.enable(snapshot)
                 .map_err(|e| ("appendonly".to_string(), e))
@@ -437,15 +466,14 @@ impl Server {
     fn apply_listener_changes(
         &self,
         _: &mut EngineState,
-        old: &Config,
-        next: &Config,
-        changed: &[&'static str],
+        change: &ConfigChange<'_>,
     ) -> Result<(), (String, String)> {
         use crate::listeners::Kind;
+        let (old, next) = (change.from, change.to);
         let Some(me) = self.self_arc() else {
             return Ok(());
         };
-        let differs = |name: &str| changed.contains(&name) && old.get(name) != next.get(name);
+        let differs = |name: &str| change.set(name) && old.get(name) != next.get(name);
         if differs("bind") {
             return self
                 .listeners

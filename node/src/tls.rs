@@ -25,6 +25,7 @@ use crate::{verbose, warning};
 pub const RELOAD_DIRECTIVES: &[&str] = &[
     "tls-cert-file",
     "tls-key-file",
+    "tls-key-file-pass",
     "tls-ca-cert-file",
     "tls-ca-cert-dir",
     "tls-auth-clients",
@@ -36,6 +37,9 @@ pub const RELOAD_DIRECTIVES: &[&str] = &[
     "tls-auth-clients-user",
     "tls-handshake-timeout",
 ];
+
+/// The content type of a TLS record carrying a handshake message (a ClientHello first).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Facts about the serving certificate, for INFO.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +59,11 @@ pub struct TlsServer {
     cn_is_user: std::sync::atomic::AtomicBool,
     /// tls-handshake-timeout, seconds: half-open connections cannot pile up.
     handshake_timeout_secs: AtomicU64,
+}
+
+/// The password of an encrypted key file, when the directive sets one.
+fn password(config: &Config, name: &str) -> Option<String> {
+    Some(config.get(name).to_string()).filter(|p| !p.is_empty())
 }
 
 fn path(config: &Config, name: &str) -> Option<PathBuf> {
@@ -81,11 +90,11 @@ pub fn unsupported_directive_warnings(config: &Config) -> Vec<String> {
 /// certificate presented is `tls-client-cert-file` when set, else the node's own; the
 /// master must chain to `tls-ca-cert-file` (or `-dir`).
 pub fn replication_client_config(config: &Config) -> Result<rustls::ClientConfig, PkiError> {
-    let (cert, key) = match (
+    let (cert, key, key_password) = match (
         path(config, "tls-client-cert-file"),
         path(config, "tls-client-key-file"),
     ) {
-        (Some(c), Some(k)) => (c, k),
+        (Some(c), Some(k)) => (c, k, password(config, "tls-client-key-file-pass")),
         _ => (
             path(config, "tls-cert-file").ok_or_else(|| PkiError::NoCertificate {
                 path: PathBuf::from("(tls-cert-file not set)"),
@@ -93,6 +102,7 @@ pub fn replication_client_config(config: &Config) -> Result<rustls::ClientConfig
             path(config, "tls-key-file").ok_or_else(|| PkiError::NoKey {
                 path: PathBuf::from("(tls-key-file not set)"),
             })?,
+            password(config, "tls-key-file-pass"),
         ),
     };
     let ca = path(config, "tls-ca-cert-file")
@@ -108,6 +118,7 @@ pub fn replication_client_config(config: &Config) -> Result<rustls::ClientConfig
         key,
         ca,
         verify_hostname: false,
+        key_password,
     };
     let opts = TlsOptions {
         protocols: pki::tls::parse_protocols(config.get("tls-protocols"))?,
@@ -118,11 +129,6 @@ pub fn replication_client_config(config: &Config) -> Result<rustls::ClientConfig
 
 /// Builds the rustls server configuration from the `tls-*` directives.
 pub fn build_server_config(config: &Config) -> Result<ServerConfig, PkiError> {
-    if !config.get("tls-key-file-pass").is_empty() {
-        return Err(PkiError::Password(
-            "tls-key-file-pass is not supported: encrypted private keys cannot be loaded; decrypt the key (mode 0600) instead".into(),
-        ));
-    }
     let cert = path(config, "tls-cert-file").ok_or_else(|| PkiError::NoCertificate {
         path: PathBuf::from("(tls-cert-file not set)"),
     })?;
@@ -139,6 +145,7 @@ pub fn build_server_config(config: &Config) -> Result<ServerConfig, PkiError> {
         key,
         ca: path(config, "tls-ca-cert-file").or_else(|| path(config, "tls-ca-cert-dir")),
         crls: Vec::new(),
+        key_password: password(config, "tls-key-file-pass"),
     };
     let opts = TlsOptions {
         protocols: pki::tls::parse_protocols(config.get("tls-protocols"))?,
@@ -218,6 +225,18 @@ impl TlsServer {
     ) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, Option<String>)> {
         let acceptor = tokio_rustls::TlsAcceptor::from(self.config.current());
         let timeout = Duration::from_secs(self.handshake_timeout_secs.load(Ordering::Relaxed));
+        // Bytes that do not start a TLS handshake record (a plaintext client) get the
+        // connection closed without an answer, as OpenSSL does for redis-server: a TLS
+        // alert would reach such a client as garbage.
+        let mut first = [0u8; 1];
+        let peeked = tokio::time::timeout(timeout, stream.peek(&mut first)).await;
+        if matches!(peeked, Ok(Ok(1))) && first[0] != TLS_HANDSHAKE_RECORD {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            warning!(
+                "Error accepting a client connection: not a TLS handshake (plaintext client on the TLS port?) (addr={peer})"
+            );
+            return None;
+        }
         let outcome = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
         let reason = match outcome {
             Ok(Ok(tls)) => {

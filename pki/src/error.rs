@@ -13,8 +13,10 @@ pub enum PkiError {
     BadPem { path: PathBuf, reason: String },
     #[error("{}: no certificate in the file", path.display())]
     NoCertificate { path: PathBuf },
-    #[error("{}: no private key in the file (encrypted keys are not supported)", path.display())]
+    #[error("{}: no private key in the file", path.display())]
     NoKey { path: PathBuf },
+    #[error("{}: the private key is encrypted: {reason}", path.display())]
+    EncryptedKey { path: PathBuf, reason: String },
     #[error("{}: not a certificate: {reason}", path.display())]
     NotACertificate { path: PathBuf, reason: String },
     #[error("{}: the private key does not match the certificate {}", key.display(), cert.display())]

@@ -16,6 +16,7 @@ pub mod password;
 pub mod profile;
 pub mod store;
 pub mod tls;
+pub mod v1;
 pub mod verify;
 
 pub use error::PkiError;

@@ -77,7 +77,45 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError>
 
 /// The private key in a PEM file (PKCS#8, PKCS#1 or SEC1).
 pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
+    read_key_with_password(path, None)
+}
+
+/// Reads the private key in a PEM file, decrypting an encrypted PKCS#8 key (`ENCRYPTED
+/// PRIVATE KEY`, as `openssl pkcs8 -topk8` and OpenSSL 3's `openssl rsa -aes256` write
+/// it) with `password` (`tls-key-file-pass`).
+pub fn read_key_with_password(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, PkiError> {
     let bytes = read(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let encrypted = |reason: &str| PkiError::EncryptedKey {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(encrypted(
+            "the legacy OpenSSL encryption is not supported; convert it with `openssl pkcs8 -topk8`",
+        ));
+    }
+    if let Some(start) = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err(encrypted("no password given (tls-key-file-pass)"));
+        };
+        let end_marker = "-----END ENCRYPTED PRIVATE KEY-----";
+        let end = text[start..]
+            .find(end_marker)
+            .map(|i| start + i + end_marker.len())
+            .ok_or_else(|| encrypted("the PEM block does not end"))?;
+        let (_, der) = pkcs8::der::pem::decode_vec(text[start..end].as_bytes())
+            .map_err(|e| encrypted(&e.to_string()))?;
+        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
+            .map_err(|e| encrypted(&e.to_string()))?;
+        let document = info
+            .decrypt(password)
+            .map_err(|_| encrypted("wrong password, or an unsupported encryption"))?;
+        return Ok(PrivateKeyDer::Pkcs8(document.as_bytes().to_vec().into()));
+    }
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
         rustls_pki_types::pem::Error::NoItemsFound => PkiError::NoKey {
             path: path.to_path_buf(),

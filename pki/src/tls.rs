@@ -14,12 +14,15 @@ use std::sync::{Arc, RwLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme,
-    SupportedCipherSuite, SupportedProtocolVersion,
+    CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfig,
+    SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion,
 };
 
+use crate::v1::{self, V1Verifier};
 use crate::{store, verify, PkiError};
 
 /// Whether the server asks for client certificates (`tls-auth-clients`).
@@ -108,15 +111,109 @@ pub struct ServerFiles {
     /// A CA file or a directory of CA files, to verify client certificates.
     pub ca: Option<PathBuf>,
     pub crls: Vec<PathBuf>,
+    /// The password of an encrypted key (`tls-key-file-pass`).
+    pub key_password: Option<String>,
 }
 
-fn key_mismatch(e: rustls::Error, cert: &std::path::Path, key: &std::path::Path) -> PkiError {
-    match e {
-        rustls::Error::InconsistentKeys(_) => PkiError::KeyMismatch {
-            cert: cert.to_path_buf(),
-            key: key.to_path_buf(),
-        },
-        e => PkiError::Tls(e),
+/// The node's own certificate chain with its key, checked to belong together. (rustls's
+/// own check parses the certificate with webpki, which refuses version 1 certificates.)
+fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    provider: &CryptoProvider,
+    cert_path: &std::path::Path,
+    key_path: &std::path::Path,
+) -> Result<Arc<SingleCertAndKey>, PkiError> {
+    let key = provider.key_provider.load_private_key(key)?;
+    let cert_spki = chain.first().and_then(v1::subject_public_key_info);
+    if let (Some(from_key), Some(from_cert)) = (key.public_key(), cert_spki) {
+        if from_key.as_ref() != from_cert.as_slice() {
+            return Err(PkiError::KeyMismatch {
+                cert: cert_path.to_path_buf(),
+                key: key_path.to_path_buf(),
+            });
+        }
+    }
+    Ok(Arc::new(SingleCertAndKey::from(CertifiedKey::new(
+        chain, key,
+    ))))
+}
+
+/// The verifier of version 1 peer certificates (see [`v1`]) for the CAs in `ca`.
+fn v1_verifier(
+    ca: &std::path::Path,
+    crls: &[Vec<u8>],
+    provider: &CryptoProvider,
+) -> Result<V1Verifier, PkiError> {
+    let cas = store::read_ca_certs(ca)?;
+    Ok(V1Verifier::new(
+        &cas,
+        crls,
+        provider.signature_verification_algorithms,
+    ))
+}
+
+/// webpki's client certificate verification, with version 1 certificates verified by
+/// [`V1Verifier`] instead.
+#[derive(Debug)]
+struct ClientVerifier {
+    webpki: Arc<dyn ClientCertVerifier>,
+    v1: V1Verifier,
+}
+
+impl ClientCertVerifier for ClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.webpki.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.webpki.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.webpki.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        if v1::is_v1(end_entity) {
+            self.v1.verify(end_entity, now)?;
+            return Ok(ClientCertVerified::assertion());
+        }
+        self.webpki
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if v1::is_v1(cert) {
+            return self.v1.verify_tls12_signature(message, cert, dss);
+        }
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if v1::is_v1(cert) {
+            return self.v1.verify_tls13_signature(message, cert, dss);
+        }
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 
@@ -127,7 +224,7 @@ pub fn server_config(
     opts: &TlsOptions,
 ) -> Result<ServerConfig, PkiError> {
     let chain = store::read_certs(&files.cert)?;
-    let key = store::read_key(&files.key)?;
+    let key = store::read_key_with_password(&files.key, files.key_password.as_deref())?;
     let provider = provider_for(opts);
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&opts.protocols)?;
@@ -144,18 +241,24 @@ pub fn server_config(
             for crl in &files.crls {
                 crls.extend(store::read_crls(crl)?);
             }
-            let mut v =
-                rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider)
-                    .with_crls(crls);
+            let crl_bytes: Vec<Vec<u8>> = crls.iter().map(|c| c.as_ref().to_vec()).collect();
+            let v1 = v1_verifier(ca, &crl_bytes, &provider)?;
+            let mut v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                roots,
+                provider.clone(),
+            )
+            .with_crls(crls);
             if auth == ClientAuth::Optional {
                 v = v.allow_unauthenticated();
             }
-            builder.with_client_cert_verifier(v.build()?)
+            builder.with_client_cert_verifier(Arc::new(ClientVerifier {
+                webpki: v.build()?,
+                v1,
+            }))
         }
     };
-    let mut config = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| key_mismatch(e, &files.cert, &files.key))?;
+    let own = certified_key(chain, key, &provider, &files.cert, &files.key)?;
+    let mut config = builder.with_cert_resolver(own);
     config.alpn_protocols.clear();
     Ok(config)
 }
@@ -170,12 +273,16 @@ pub struct ClientFiles {
     pub ca: PathBuf,
     /// Also require the master's certificate to name the host dialled.
     pub verify_hostname: bool,
+    /// The password of an encrypted key (`tls-client-key-file-pass`).
+    pub key_password: Option<String>,
 }
 
-/// Verifies the chain like webpki and, unless asked, not the name (see the module docs).
+/// Verifies the chain like webpki and, unless asked, not the name (see the module docs);
+/// a version 1 certificate (which names nothing but its subject) by [`V1Verifier`].
 #[derive(Debug)]
 struct ChainOnlyVerifier {
     inner: Arc<rustls::client::WebPkiServerVerifier>,
+    v1: V1Verifier,
 }
 
 impl ServerCertVerifier for ChainOnlyVerifier {
@@ -187,6 +294,10 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if v1::is_v1(end_entity) {
+            self.v1.verify(end_entity, now)?;
+            return Ok(ServerCertVerified::assertion());
+        }
         match self
             .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
@@ -205,6 +316,9 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if v1::is_v1(cert) {
+            return self.v1.verify_tls12_signature(message, cert, dss);
+        }
         self.inner.verify_tls12_signature(message, cert, dss)
     }
 
@@ -214,6 +328,9 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if v1::is_v1(cert) {
+            return self.v1.verify_tls13_signature(message, cert, dss);
+        }
         self.inner.verify_tls13_signature(message, cert, dss)
     }
 
@@ -226,24 +343,24 @@ impl ServerCertVerifier for ChainOnlyVerifier {
 pub fn client_config(files: &ClientFiles, opts: &TlsOptions) -> Result<ClientConfig, PkiError> {
     let roots = Arc::new(verify::root_store(&files.ca)?);
     let chain = store::read_certs(&files.cert)?;
-    let key = store::read_key(&files.key)?;
+    let key = store::read_key_with_password(&files.key, files.key_password.as_deref())?;
     let provider = provider_for(opts);
     let webpki =
         rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
             .build()
             .map_err(|e| PkiError::Tls(rustls::Error::General(e.to_string())))?;
-    let builder =
-        ClientConfig::builder_with_provider(provider).with_protocol_versions(&opts.protocols)?;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&opts.protocols)?;
     let builder = if files.verify_hostname {
         builder.with_webpki_verifier(webpki)
     } else {
+        let v1 = v1_verifier(&files.ca, &[], &provider)?;
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier { inner: webpki }))
+            .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier { inner: webpki, v1 }))
     };
-    builder
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| key_mismatch(e, &files.cert, &files.key))
+    let own = certified_key(chain, key, &provider, &files.cert, &files.key)?;
+    Ok(builder.with_client_cert_resolver(own))
 }
 
 /// A configuration that can be replaced while in use: new handshakes take the new one,
@@ -337,6 +454,7 @@ mod tests {
             key: dir.join("node.key"),
             ca: Some(dir.join("ca.crt")),
             crls: vec![],
+            key_password: None,
         }
     }
 
@@ -346,6 +464,7 @@ mod tests {
             key: dir.join(format!("{cert}.key")),
             ca: ca_dir.join("ca.crt"),
             verify_hostname: false,
+            key_password: None,
         }
     }
 
@@ -427,6 +546,151 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    /// Rewrites `dir/<name>.crt` as a version 1 certificate (no version field, no
+    /// extensions: what `openssl x509 -req` makes without `-extensions`), signed again by
+    /// the CA in `ca_dir`.
+    fn make_v1(dir: &Path, name: &str, ca_dir: &Path) {
+        let der = store::read_certs(&dir.join(format!("{name}.crt"))).unwrap()[0].to_vec();
+        let element = |input: &[u8]| -> (Vec<u8>, usize) {
+            // (whole element, its length) of a DER element at the start of `input`.
+            let len = if input[1] < 0x80 {
+                2 + usize::from(input[1])
+            } else {
+                let n = usize::from(input[1] & 0x7f);
+                2 + n
+                    + input[2..2 + n]
+                        .iter()
+                        .fold(0usize, |l, &b| (l << 8) | usize::from(b))
+            };
+            (input[..len].to_vec(), len)
+        };
+        let header_len = |input: &[u8]| {
+            if input[1] < 0x80 {
+                2
+            } else {
+                2 + usize::from(input[1] & 0x7f)
+            }
+        };
+        let encode = |tag: u8, body: &[u8]| -> Vec<u8> {
+            let mut out = vec![tag];
+            let len = body.len();
+            if len < 0x80 {
+                out.push(len as u8);
+            } else {
+                let bytes: Vec<u8> = len
+                    .to_be_bytes()
+                    .into_iter()
+                    .skip_while(|b| *b == 0)
+                    .collect();
+                out.push(0x80 | bytes.len() as u8);
+                out.extend(bytes);
+            }
+            out.extend_from_slice(body);
+            out
+        };
+        let cert_body = &der[header_len(&der)..];
+        let (tbs, tbs_len) = element(cert_body);
+        let (sig_alg, _) = element(&cert_body[tbs_len..]);
+        let mut rest = &tbs[header_len(&tbs)..];
+        let mut fields = Vec::new();
+        while !rest.is_empty() {
+            let (field, len) = element(rest);
+            // [0] version and [3] extensions go: what is left is a version 1 body.
+            if field[0] != 0xa0 && field[0] != 0xa3 {
+                fields.extend(field);
+            }
+            rest = &rest[len..];
+        }
+        let tbs_v1 = encode(0x30, &fields);
+        let ca_key =
+            rcgen::KeyPair::from_pem(&std::fs::read_to_string(ca_dir.join("ca.key")).unwrap())
+                .unwrap();
+        let signature = rcgen::SigningKey::sign(&ca_key, &tbs_v1).unwrap();
+        let mut bits = vec![0u8];
+        bits.extend(signature);
+        let mut body = tbs_v1;
+        body.extend(sig_alg);
+        body.extend(encode(0x03, &bits));
+        let v1_der = encode(0x30, &body);
+        assert!(v1::is_v1(&CertificateDer::from(v1_der.clone())));
+        std::fs::write(dir.join(format!("{name}.crt")), to_pem(&v1_der)).unwrap();
+    }
+
+    /// PEM of a certificate.
+    fn to_pem(der: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut b64 = String::new();
+        for chunk in der.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    b64.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+                } else {
+                    b64.push('=');
+                }
+            }
+        }
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|l| std::str::from_utf8(l).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+    }
+
+    #[test]
+    fn version_1_certificates_from_the_ca_are_accepted_as_openssl_accepts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = tempfile::tempdir().unwrap();
+        make_pki(
+            dir.path(),
+            &[("node", Profile::Node), ("client", Profile::Client)],
+        );
+        make_pki(foreign.path(), &[("client", Profile::Client)]);
+        make_v1(dir.path(), "node", dir.path());
+        make_v1(dir.path(), "client", dir.path());
+        make_v1(foreign.path(), "client", foreign.path());
+        let opts = TlsOptions::default();
+        let tls12 = TlsOptions {
+            protocols: vec![&rustls::version::TLS12],
+            cipher_suites: None,
+        };
+        for opts in [&opts, &tls12] {
+            // A v1 server certificate, a v1 client certificate, both ways of a link.
+            let server =
+                server_config(&server_files(dir.path()), ClientAuth::Required, opts).unwrap();
+            let client =
+                client_config(&client_files(dir.path(), "client", dir.path()), opts).unwrap();
+            handshake(client, server, "localhost").unwrap();
+            let server =
+                server_config(&server_files(dir.path()), ClientAuth::Required, opts).unwrap();
+            let client =
+                client_config(&client_files(dir.path(), "node", dir.path()), opts).unwrap();
+            handshake(client, server, "localhost").unwrap();
+            // A v1 certificate of another CA is still refused.
+            let server =
+                server_config(&server_files(dir.path()), ClientAuth::Required, opts).unwrap();
+            let client =
+                client_config(&client_files(foreign.path(), "client", dir.path()), opts).unwrap();
+            assert!(handshake(client, server, "localhost").is_err());
+        }
+        // A key that is not the certificate's is still caught.
+        let files = ServerFiles {
+            key: dir.path().join("client.key"),
+            ..server_files(dir.path())
+        };
+        assert!(matches!(
+            server_config(&files, ClientAuth::Required, &opts),
+            Err(PkiError::KeyMismatch { .. })
+        ));
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "quit",
         -1,
-        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI | ALLOW_BUSY,
+        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         quit,
@@ -38,7 +38,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "reset",
         1,
-        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | NO_MULTI | ALLOW_BUSY,
+        NO_AUTH | FAST | STALE | LOADING | SUBSCRIBE_OK | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         reset,
@@ -46,7 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "hello",
         -1,
-        NO_AUTH | FAST | STALE | LOADING | NO_MULTI | ALLOW_BUSY,
+        NO_AUTH | FAST | STALE | LOADING | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         hello,
@@ -54,7 +54,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "auth",
         -2,
-        NO_AUTH | FAST | STALE | LOADING | NO_MULTI | ALLOW_BUSY,
+        NO_AUTH | FAST | STALE | LOADING | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         auth,
@@ -70,7 +70,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "client",
         -2,
-        ADMIN | STALE | LOADING | NO_MULTI | CONTAINER,
+        ADMIN | STALE | LOADING | CONTAINER,
         (0, 0, 0),
         "connection",
         client,

@@ -87,8 +87,20 @@ fn bgsave(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
 /// BGREWRITEAOF: a new base from the dataset now, whether the AOF is on or not (off, the
 /// manifest ends up naming only that base).
 fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult {
+    let aof = ctx.server.aof_arc();
+    if ctx.in_exec {
+        // As Redis: inside a transaction the rewrite is left to the cron.
+        if !aof.schedule_rewrite() {
+            return Err(CmdError::msg(
+                "ERR Background append only file rewriting already in progress",
+            ));
+        }
+        ctx.out
+            .simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
     let snapshot = ctx.server.aof_snapshot(ctx.state);
-    match ctx.server.aof_arc().start_rewrite(snapshot) {
+    match aof.start_rewrite(snapshot) {
         Ok(true) => {
             ctx.out
                 .simple("Background append only file rewriting started");

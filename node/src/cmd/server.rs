@@ -120,7 +120,7 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) -> Result<(), CmdError> {
         .map(|d| d.name)
         .collect();
     ctx.server
-        .apply_config(ctx.state, next, &changed)
+        .apply_config(ctx.state, next, &changed, ctx.in_exec)
         .map_err(|(name, reason)| {
             CmdError::msg(format!(
                 "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"

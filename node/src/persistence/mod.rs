@@ -87,6 +87,20 @@ pub fn rdb_path(config: &Config) -> PathBuf {
     PathBuf::from(config.get("dbfilename"))
 }
 
+/// Background snapshot jobs started (BGSAVE, save points, AOF rewrites, full syncs' RDB).
+static BACKGROUND_JOBS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a background snapshot job: INFO's total_forks, as these threads are what
+/// Redis forks a child for.
+pub(crate) fn count_background_job() {
+    BACKGROUND_JOBS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Background snapshot jobs started since start-up (INFO total_forks).
+pub fn background_jobs() -> u64 {
+    BACKGROUND_JOBS.load(Ordering::Relaxed)
+}
+
 /// Writes `snapshot` to `path` in the foreground (SAVE, shutdown) and records the outcome.
 pub fn save_now(status: &SaveStatus, snapshot: Snapshot, path: &std::path::Path) -> bool {
     let start = Instant::now();
@@ -118,6 +132,7 @@ pub fn save_in_background(status: &Arc<SaveStatus>, snapshot: Snapshot, path: Pa
         return false;
     }
     *status.started.lock().expect("save status") = Some(Instant::now());
+    count_background_job();
     notice!(
         "Background saving started ({} keys, no fork: copy-on-write snapshot)",
         snapshot.keys()

@@ -158,6 +158,7 @@ pub fn psync(
                     let offset = log.end();
                     let snapshot = Snapshot::take(engine, Some((st.replid.clone(), offset)))
                         .with_key_save_delay(key_delay);
+                    crate::persistence::count_background_job();
                     if diskless {
                         let me = server.self_arc().ok_or("ERR server is shutting down")?;
                         let (transfer, pieces) = diskless::Transfer::open(

@@ -610,6 +610,31 @@ impl Aof {
         self.failing.store(false, Ordering::Relaxed);
     }
 
+    /// CONFIG SET appendonly yes inside a transaction: the AOF is on, waiting for a
+    /// rewrite the cron starts (commands are not written until it runs), as Redis does.
+    pub fn enable_later(&self) {
+        let mut inner = self.lock();
+        if inner.state != AofState::Off {
+            return;
+        }
+        inner.state = AofState::WaitRewrite;
+        inner.rewrite_scheduled = true;
+        self.update_accepting(&inner);
+        notice!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
+    }
+
+    /// BGREWRITEAOF inside a transaction: the cron starts the rewrite. False when one is
+    /// already running.
+    pub fn schedule_rewrite(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.rewrite.is_some() {
+            return false;
+        }
+        inner.rewrite_scheduled = true;
+        self.consecutive_failures.store(0, Ordering::Relaxed);
+        true
+    }
+
     /// Whether a rewrite waits to be retried (the cron starts it).
     pub fn rewrite_due(&self) -> bool {
         let inner = self.lock();
@@ -684,6 +709,7 @@ impl Aof {
             inner.rewrite_scheduled = false;
         }
         let temp = rewrite_temp_path(self.rewrites.fetch_add(1, Ordering::Relaxed));
+        super::count_background_job();
         self.rewrite_in_progress.store(true, Ordering::Release);
         *self
             .rewrite_started
