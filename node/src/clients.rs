@@ -15,6 +15,39 @@ use crate::pubsub::Outbound;
 /// A client's unique id (CLIENT ID), never reused while the server runs.
 pub type ClientId = u64;
 
+/// Where a connection comes from and arrives at, as CLIENT LIST shows them.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub addr: String,
+    pub laddr: String,
+    /// The unix socket (always local, never TLS).
+    pub unix: bool,
+    /// The loopback address or the unix socket.
+    pub local: bool,
+}
+
+impl Endpoint {
+    pub fn tcp(peer: SocketAddr, local: SocketAddr) -> Endpoint {
+        Endpoint {
+            addr: peer.to_string(),
+            laddr: local.to_string(),
+            unix: false,
+            local: peer.ip().is_loopback(),
+        }
+    }
+
+    /// A client of the unix socket at `path`: shown as `path:0`, as Redis shows it.
+    pub fn unix(path: &str) -> Endpoint {
+        let addr = format!("{path}:0");
+        Endpoint {
+            addr: addr.clone(),
+            laddr: addr,
+            unix: true,
+            local: true,
+        }
+    }
+}
+
 /// What other tasks can see of a client: for CLIENT LIST, and to kill it.
 #[derive(Debug)]
 pub struct ClientInfo {
@@ -47,6 +80,10 @@ pub struct ClientInfo {
     outbound: mpsc::UnboundedSender<Outbound>,
     pub killed: std::sync::atomic::AtomicBool,
     pub tls: bool,
+    /// Connected over the unix socket (CLIENT LIST flag `U`).
+    pub unix: bool,
+    /// From the loopback address or the unix socket (protected mode, `local` settings).
+    pub local: bool,
     /// The socket's file descriptor (CLIENT LIST `fd=`), -1 for internal clients.
     pub fd: i32,
     /// The connection's buffers, as its task last published them.
@@ -350,19 +387,15 @@ impl ClientState {
     /// registered in `registry`; the caller unregisters it when done.
     pub fn internal_master(registry: &ClientRegistry) -> ClientState {
         let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
-        ClientState::master_link(registry, nowhere, nowhere)
+        ClientState::master_link(registry, &Endpoint::tcp(nowhere, nowhere))
     }
 
     /// The client a replica applies its master's stream as, shown at the link's
     /// addresses (see [`ClientState::internal_master`]).
-    pub fn master_link(
-        registry: &ClientRegistry,
-        peer: SocketAddr,
-        local: SocketAddr,
-    ) -> ClientState {
+    pub fn master_link(registry: &ClientRegistry, endpoint: &Endpoint) -> ClientState {
         // Nothing is ever published to it: the receiving side is dropped.
         let (tx, _) = mpsc::unbounded_channel();
-        let info = registry.register(peer, local, false, -1, tx.clone());
+        let info = registry.register(endpoint, false, -1, tx.clone());
         let mut client = ClientState::new(info, true, tx);
         client.is_master = true;
         client
@@ -395,6 +428,9 @@ impl ClientState {
     /// Refreshes the flags CLIENT LIST shows.
     pub fn update_flags(&self) {
         let mut f = String::new();
+        if self.info.unix {
+            f.push('U');
+        }
         if self.is_master {
             f.push('M');
         }
@@ -494,8 +530,7 @@ impl ClientRegistry {
     /// shared info.
     pub fn register(
         &self,
-        addr: SocketAddr,
-        laddr: SocketAddr,
+        endpoint: &Endpoint,
         tls: bool,
         fd: i32,
         outbound: mpsc::UnboundedSender<Outbound>,
@@ -504,8 +539,8 @@ impl ClientRegistry {
         let now = Instant::now();
         let info = Arc::new(ClientInfo {
             id,
-            addr: addr.to_string(),
-            laddr: laddr.to_string(),
+            addr: endpoint.addr.clone(),
+            laddr: endpoint.laddr.clone(),
             created: now,
             last_interaction_ms: AtomicU64::new(crate::keyspace::now_ms()),
             name: Mutex::new(None),
@@ -516,12 +551,14 @@ impl ClientRegistry {
             queued_bytes: AtomicUsize::new(0),
             subscriptions: AtomicUsize::new(0),
             psubscriptions: AtomicUsize::new(0),
-            flags: Mutex::new(String::new()),
+            flags: Mutex::new(if endpoint.unix { "U" } else { "" }.to_string()),
             resp: AtomicUsize::new(2),
             kill: Notify::new(),
             outbound,
             killed: std::sync::atomic::AtomicBool::new(false),
             tls,
+            unix: endpoint.unix,
+            local: endpoint.local,
             fd,
             buffers: BufferGauges::default(),
         });

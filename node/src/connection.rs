@@ -9,7 +9,6 @@
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
-use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -88,8 +87,7 @@ struct Request {
 pub async fn serve<S>(
     server: Arc<Server>,
     mut stream: S,
-    peer: SocketAddr,
-    local: SocketAddr,
+    endpoint: crate::clients::Endpoint,
     fd: i32,
     tls: Option<Option<String>>,
 ) where
@@ -110,7 +108,7 @@ pub async fn serve<S>(
         return;
     }
     let auth_required = server.auth().required();
-    if protected && !auth_required && !peer.ip().is_loopback() {
+    if protected && !auth_required && !endpoint.local {
         server
             .stats
             .rejected_connections
@@ -121,13 +119,16 @@ pub async fn serve<S>(
     let (tx, rx) = mpsc::unbounded_channel();
     let info = server
         .clients
-        .register(peer, local, tls.is_some(), fd, tx.clone());
+        .register(&endpoint, tls.is_some(), fd, tx.clone());
     // tls-auth-clients-user: a verified certificate whose CN is `default` authenticates as
     // the default user (the only user tandem has).
     let cn_user = tls.flatten();
     let authenticated_by_cert = cn_user.as_deref() == Some("default");
     if let Some(user) = cn_user.as_deref().filter(|u| *u != "default") {
-        verbose!("TLS client {peer} presented CN {user:?}, which names no user here; AUTH is still required");
+        verbose!(
+            "TLS client {} presented CN {user:?}, which names no user here; AUTH is still required",
+            endpoint.addr
+        );
     }
     let client = ClientState::new(info.clone(), !auth_required || authenticated_by_cert, tx);
     let mut conn = Connection {
@@ -151,7 +152,7 @@ pub async fn serve<S>(
     };
     conn.publish_input_gauges();
     if let Err(e) = conn.run(&mut stream).await {
-        verbose!("Client id={} addr={} closed: {e}", info.id, peer);
+        verbose!("Client id={} addr={} closed: {e}", info.id, endpoint.addr);
     }
     conn.cleanup();
     if let Some(handoff) = conn.client.handoff.take() {

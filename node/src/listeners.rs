@@ -1,7 +1,7 @@
-//! The listening sockets (`port` on the `bind` addresses, and `tls-port`), their accept
-//! loops, and rebinding them at runtime (CONFIG SET port, bind, tls-port) as redis-server
-//! does: the new sockets are opened before the old ones close, and a failure leaves the
-//! server listening where it was.
+//! The listening sockets (`port` on the `bind` addresses, `tls-port`, and the
+//! `unixsocket`), their accept loops, and rebinding them at runtime (CONFIG SET port,
+//! bind, tls-port) as redis-server does: the new sockets are opened before the old ones
+//! close, and a failure leaves the server listening where it was.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Notify;
 
+use crate::clients::Endpoint;
 use crate::config::Config;
 use crate::server::Server;
-use crate::warning;
+use crate::{notice, warning};
 
 /// Which listeners: plain TCP or TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,10 @@ fn bind_port(bind: &str, port: u16, backlog: i32) -> anyhow::Result<Vec<TcpListe
     let Some(addresses) = bind_addresses(bind, port) else {
         anyhow::bail!("Failed to bind to specified addresses: invalid address in '{bind}'");
     };
+    // `bind ""`: no TCP listener on this port (the unix socket may still serve).
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut listeners = Vec::new();
     for (addr, optional) in addresses {
         match listen(addr, backlog) {
@@ -96,26 +101,49 @@ fn bind_port(bind: &str, port: u16, backlog: i32) -> anyhow::Result<Vec<TcpListe
 pub struct Bound {
     plain: Vec<TcpListener>,
     tls: Vec<TcpListener>,
+    unix: Option<(UnixListener, String)>,
 }
 
-/// Binds every configured address on `port` and `tls-port`; fails when a non-optional
-/// address cannot be bound, or when neither port is set.
+/// Binds every configured address on `port` and `tls-port`, and the unix socket; fails
+/// when a non-optional address cannot be bound, or when nothing listens at all.
 pub fn bind_all(config: &Config) -> anyhow::Result<Bound> {
     let port = config.get_int("port") as u16;
     let tls_port = config.get_int("tls-port") as u16;
-    if port == 0 && tls_port == 0 {
-        anyhow::bail!("Configured to not listen anywhere, exiting.");
-    }
     let backlog = config.get_int("tcp-backlog") as i32;
     let bind = config.get("bind");
     let open = |p: u16| match p {
         0 => Ok(Vec::new()),
         p => bind_port(bind, p, backlog),
     };
-    Ok(Bound {
+    let bound = Bound {
         plain: open(port)?,
         tls: open(tls_port)?,
-    })
+        unix: listen_unix(config)?,
+    };
+    if bound.plain.is_empty() && bound.tls.is_empty() && bound.unix.is_none() {
+        anyhow::bail!("Configured to not listen anywhere, exiting.");
+    }
+    Ok(bound)
+}
+
+/// The `unixsocket`, when set: a stale socket file is replaced, and the socket gets the
+/// `unixsocketperm` mode (0: as the umask leaves it), as redis-server does.
+fn listen_unix(config: &Config) -> anyhow::Result<Option<(UnixListener, String)>> {
+    let path = config.get("unixsocket");
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let _ = std::fs::remove_file(path);
+    let listener =
+        UnixListener::bind(path).map_err(|e| anyhow::anyhow!("Failed opening Unix socket: {e}"))?;
+    let mode = config.get_octal("unixsocketperm");
+    if mode != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| anyhow::anyhow!("Failed opening Unix socket: {e}"))?;
+    }
+    notice!("The server is now ready to accept connections at {path}");
+    Ok(Some((listener, path.to_string())))
 }
 
 /// One listening socket served by an accept loop. Closing it drops the socket at once
@@ -155,6 +183,8 @@ impl Slot {
 pub struct Listeners {
     plain: Mutex<Vec<Arc<Slot>>>,
     tls: Mutex<Vec<Arc<Slot>>>,
+    /// The unix socket's path while it is served.
+    unix_path: Mutex<Option<String>>,
 }
 
 impl Listeners {
@@ -212,6 +242,22 @@ impl Listeners {
     pub fn start(&self, server: &Arc<Server>, bound: Bound) {
         self.serve(server, Kind::Plain, bound.plain);
         self.serve(server, Kind::Tls, bound.tls);
+        if let Some((listener, path)) = bound.unix {
+            *self.unix_path.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.clone());
+            tokio::spawn(accept_unix(server.clone(), listener, path));
+        }
+    }
+
+    /// Removes the unix socket file (at shutdown, as redis-server does).
+    pub fn remove_unix_socket(&self) {
+        if let Some(path) = self
+            .unix_path
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     /// CONFIG SET port / tls-port: opens the new port on the `bind` addresses, then closes
@@ -312,12 +358,12 @@ async fn accept_loop(server: Arc<Server>, slot: Arc<Slot>, kind: Kind) {
             .stats
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
+        let endpoint = Endpoint::tcp(peer, local);
         if kind == Kind::Plain {
             tokio::spawn(crate::connection::serve(
                 server.clone(),
                 stream,
-                peer,
-                local,
+                endpoint,
                 fd,
                 None,
             ));
@@ -330,8 +376,34 @@ async fn accept_loop(server: Arc<Server>, slot: Arc<Slot>, kind: Kind) {
             };
             let ca = server.config().get("tls-ca-cert-file").to_string();
             if let Some((stream, user)) = acceptor.accept(stream, peer, &ca).await {
-                crate::connection::serve(server.clone(), stream, peer, local, fd, Some(user)).await;
+                crate::connection::serve(server.clone(), stream, endpoint, fd, Some(user)).await;
             }
         });
+    }
+}
+
+/// Serves the unix socket: plain connections (never TLS, as in Redis), local ones.
+async fn accept_unix(server: Arc<Server>, listener: UnixListener, path: String) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                warning!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        server
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(crate::connection::serve(
+            server.clone(),
+            stream,
+            Endpoint::unix(&path),
+            fd,
+            None,
+        ));
     }
 }

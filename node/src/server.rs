@@ -49,11 +49,31 @@ pub struct Shutdown {
     /// as Redis does, rather than exit and lose the writes since the last save). A SHUTDOWN
     /// client waits on it for its error reply; on success it just sees the process go.
     pub abandoned: tokio::sync::watch::Sender<u64>,
+    /// A SIGTERM or SIGINT received: the cron starts the shutdown (so DEBUG PAUSE-CRON
+    /// holds it, and SHUTDOWN ABORT can cancel it), as in Redis.
+    pub signal: Mutex<Option<&'static str>>,
+}
+
+impl Shutdown {
+    /// Takes the signal waiting for the cron.
+    fn take_signal(&self) -> Option<&'static str> {
+        self.signal.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// SHUTDOWN ABORT: cancels a shutdown a signal asked for; false when there is none.
+    pub fn abort(&self) -> bool {
+        let pending = self.take_signal().is_some();
+        if pending {
+            warning!("Shutdown manually aborted.");
+        }
+        pending
+    }
 }
 
 impl Default for Shutdown {
     fn default() -> Shutdown {
         Shutdown {
+            signal: Mutex::new(None),
             requested: AtomicBool::new(false),
             save: Mutex::new(None),
             force: AtomicBool::new(false),
@@ -595,6 +615,27 @@ impl Server {
         self.shutdown.notify.notify_waiters();
     }
 
+    /// Starts the shutdown a signal asked for, as `shutdown-on-sigterm` / `-sigint` say
+    /// (`save`, `nosave`, `force`; `now` changes nothing: tandem does not wait for
+    /// replicas).
+    fn shutdown_on_signal(&self, signal: &str) {
+        let directive = if signal == "SIGINT" {
+            "shutdown-on-sigint"
+        } else {
+            "shutdown-on-sigterm"
+        };
+        let flags = self.config().get(directive).to_string();
+        let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+        let save = if has("save") {
+            Some(true)
+        } else if has("nosave") {
+            Some(false)
+        } else {
+            None
+        };
+        self.request_shutdown(save, has("force"));
+    }
+
     pub fn shutting_down(&self) -> bool {
         self.shutdown.requested.load(Ordering::SeqCst)
     }
@@ -680,10 +721,14 @@ impl Server {
         ok
     }
 
-    /// One pass of the periodic work: active expiry of keys whose time has passed.
+    /// One pass of the periodic work: a shutdown a signal asked for, and active expiry of
+    /// keys whose time has passed.
     pub fn cron(&self) {
         if self.cron_paused.load(Ordering::Relaxed) {
             return;
+        }
+        if let Some(signal) = self.shutdown.take_signal() {
+            self.shutdown_on_signal(signal);
         }
         let clock = (self.started.elapsed().as_secs() & 0xffff_ffff) as u32;
         // FAILOVER fixes the dataset, expiries included, until the hand-over.
@@ -721,6 +766,23 @@ impl Server {
         }
         crate::memory::sample_peak();
     }
+}
+
+/// A SIGTERM or SIGINT: the cron starts the shutdown. A SIGINT while one is already
+/// pending or saving exits at once, removing the unfinished RDB, as Redis does.
+fn on_signal(server: &Server, name: &'static str) {
+    let mut pending = server
+        .shutdown
+        .signal
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if name == "SIGINT" && (pending.is_some() || server.shutting_down()) {
+        warning!("You insist... exiting now.");
+        let _ = std::fs::remove_file(crate::persistence::foreground_temp_path());
+        std::process::exit(1);
+    }
+    warning!("Received {name} scheduling shutdown...");
+    *pending = Some(name);
 }
 
 /// Runs the server until shutdown: accept loops, cron, signals.
@@ -769,30 +831,27 @@ pub async fn run(server: Arc<Server>, bound: crate::listeners::Bound) -> anyhow:
     loop {
         let notified = server.shutdown.notify.notified();
         tokio::pin!(notified);
-        let mut signal_name = None;
         if !server.shutting_down() {
             tokio::select! {
-                _ = sigterm.recv() => signal_name = Some("SIGTERM"),
-                _ = sigint.recv() => signal_name = Some("SIGINT"),
-                _ = sighup.recv() => {
-                    server.reload_tls_files();
-                    continue;
-                }
+                _ = sigterm.recv() => on_signal(&server, "SIGTERM"),
+                _ = sigint.recv() => on_signal(&server, "SIGINT"),
+                _ = sighup.recv() => server.reload_tls_files(),
                 _ = &mut notified => {}
             }
-        }
-        if let Some(name) = signal_name {
-            warning!("Received {name} scheduling shutdown...");
-            server.request_shutdown(None, false);
         }
         if !server.shutting_down() {
             continue;
         }
         warning!("User requested shutdown...");
         let s = server.clone();
-        let saved = tokio::task::spawn_blocking(move || s.save_for_shutdown())
-            .await
-            .unwrap_or(false);
+        let mut save = tokio::task::spawn_blocking(move || s.save_for_shutdown());
+        let saved = loop {
+            tokio::select! {
+                saved = &mut save => break saved.unwrap_or(false),
+                _ = sigint.recv() => on_signal(&server, "SIGINT"),
+                _ = sigterm.recv() => {}
+            }
+        };
         if saved {
             break;
         }
@@ -806,6 +865,7 @@ pub async fn run(server: Arc<Server>, bound: crate::listeners::Bound) -> anyhow:
         server.shutdown.requested.store(false, Ordering::SeqCst);
         server.shutdown.abandoned.send_modify(|n| *n += 1);
     }
+    server.listeners.remove_unix_socket();
     warning!("tandem is now ready to exit, bye bye...");
     Ok(())
 }

@@ -434,6 +434,103 @@ fn shutdown_command_and_sigterm_exit_cleanly_with_log_lines() {
 }
 
 #[test]
+fn a_signal_shutdown_waits_for_the_cron_and_can_be_aborted() {
+    let mut node = Node::tandem(&["--enable-debug-command", "yes"]);
+    let mut c = node.client();
+    let pid = c.cmd(&["INFO", "server"]).info_field("process_id").unwrap();
+    // With the cron paused the SIGTERM waits, and SHUTDOWN ABORT cancels it (as Redis).
+    assert_eq!(
+        c.cmd(&["DEBUG", "PAUSE-CRON", "1"]),
+        Reply::Simple("OK".into())
+    );
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    wait_until(Duration::from_secs(10), "the SIGTERM to be logged", || {
+        node.log()
+            .contains("Received SIGTERM scheduling shutdown...")
+    });
+    assert_eq!(c.cmd(&["SHUTDOWN", "ABORT"]), Reply::Simple("OK".into()));
+    assert!(node.log().contains("Shutdown manually aborted."));
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "ABORT"]),
+        Reply::Error("ERR No shutdown in progress.".into())
+    );
+    assert_eq!(
+        c.cmd(&["DEBUG", "PAUSE-CRON", "0"]),
+        Reply::Simple("OK".into())
+    );
+    assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    assert!(node.is_running());
+    // A SIGINT while the shutdown save runs exits at once and removes its temporary RDB.
+    c.cmd(&["CONFIG", "SET", "save", "3600 1"]);
+    c.cmd(&["DEBUG", "POPULATE", "20"]);
+    c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "200000"]);
+    let temp = node.dir.path().join(format!("temp-{pid}.rdb"));
+    let signal = |name: &str| {
+        std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap()
+    };
+    signal("-INT");
+    wait_until(
+        Duration::from_secs(10),
+        "the shutdown save to start",
+        || temp.exists(),
+    );
+    signal("-INT");
+    wait_until(Duration::from_secs(10), "the insisted exit", || {
+        !node.is_running()
+    });
+    assert!(!temp.exists());
+    assert!(node.log().contains("You insist... exiting now."));
+}
+
+#[test]
+fn clients_connect_over_the_unix_socket() {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let sock_dir = tempfile::tempdir().unwrap();
+    let path = sock_dir.path().join("tandem.sock");
+    let mut node = Node::tandem(&[
+        "--unixsocket",
+        path.to_str().unwrap(),
+        "--unixsocketperm",
+        "700",
+    ]);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let mut s = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"CLIENT INFO\r\n").unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    let info = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(
+        info.contains(&format!("addr={}:0 ", path.display())) && info.contains("flags=U "),
+        "{info}"
+    );
+    // `bind ""`: TCP is gone, the unix socket still serves.
+    let mut c = node.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", ""]),
+        Reply::Simple("OK".into())
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", node.port)).is_err());
+    s.write_all(b"PING\r\n").unwrap();
+    let n = s.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"+PONG\r\n");
+    s.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    wait_until(Duration::from_secs(10), "the server to exit", || {
+        !node.is_running()
+    });
+    assert!(!path.exists(), "the socket file is removed at exit");
+}
+
+#[test]
 fn rename_command_hides_the_old_name() {
     let node = Node::tandem(&[
         "--rename-command",

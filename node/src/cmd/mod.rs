@@ -796,10 +796,7 @@ pub fn full_name(spec: &'static CommandSpec, args: &[Bytes]) -> &'static str {
 fn local_or_yes(ctx: &Ctx, setting: &str) -> bool {
     match ctx.server.config().get(setting) {
         "yes" => true,
-        "local" => {
-            let addr = &ctx.client.info.addr;
-            addr.starts_with("127.0.0.1:") || addr.starts_with("[::1]:")
-        }
+        "local" => ctx.client.info.local,
         _ => false,
     }
 }

@@ -544,8 +544,13 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if abort {
-        // A tandem shutdown never waits for replicas, so none is ever pending.
-        return Err(CmdError::msg("ERR No shutdown in progress."));
+        // Only a shutdown a signal asked for can be pending (tandem does not wait for
+        // replicas).
+        if !ctx.server.shutdown.abort() {
+            return Err(CmdError::msg("ERR No shutdown in progress."));
+        }
+        ctx.out.ok();
+        return Ok(());
     }
     let save = (save || nosave).then_some(save);
     // Subscribed before the request, so an abandoned shutdown cannot be missed. Redis

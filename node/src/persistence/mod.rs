@@ -102,10 +102,16 @@ pub fn background_jobs() -> u64 {
 }
 
 /// Writes `snapshot` to `path` in the foreground (SAVE, shutdown) and records the outcome.
+/// The temporary file of a foreground save (SAVE, shutdown): `temp-<pid>.rdb` in `dir`,
+/// as Redis names it (a second SIGINT during the shutdown save removes it).
+pub fn foreground_temp_path() -> PathBuf {
+    PathBuf::from(format!("temp-{}.rdb", std::process::id()))
+}
+
 pub fn save_now(status: &SaveStatus, snapshot: Snapshot, path: &std::path::Path) -> bool {
     let start = Instant::now();
     let (dirty, keys) = (snapshot.dirty, snapshot.keys());
-    let result = snapshot.write_file(path);
+    let result = snapshot.write_file_via(path, &foreground_temp_path());
     status.finish(dirty, &result, false);
     match result {
         Ok(size) => {

@@ -88,6 +88,11 @@ impl Snapshot {
     pub fn write_file(self, path: &Path) -> io::Result<u64> {
         crate::atomic_file::write_with(path, |w| self.write_to(w).map(|_| ()))
     }
+
+    /// [`Snapshot::write_file`] through the temporary file `tmp`.
+    pub fn write_file_via(self, path: &Path, tmp: &Path) -> io::Result<u64> {
+        crate::atomic_file::write_via(path, tmp, |w| self.write_to(w).map(|_| ()))
+    }
 }
 
 /// What loading an RDB produced.

@@ -606,7 +606,10 @@ async fn stream_from_master(
     master_db: &mut usize,
 ) -> Result<(), LinkError> {
     // The master appears in CLIENT LIST, and CLIENT KILL of its address breaks the link.
-    let mut client = ClientState::master_link(&server.clients, link.peer, link.local);
+    let mut client = ClientState::master_link(
+        &server.clients,
+        &crate::clients::Endpoint::tcp(link.peer, link.local),
+    );
     *client.info.flags.lock().expect("lock") = "M".into();
     client.set_db(*master_db);
     let result = apply_loop(server, generation, link, &mut client).await;
