@@ -63,7 +63,12 @@ fn startup_banner(config: &Config) {
 }
 
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Kept before the process title is written over them (DEBUG RESTART reuses them).
+    let args: Vec<String> = tandem::proc_title::original_args()
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     match args.first().map(String::as_str) {
         Some("-v") | Some("--version") => {
             println!(

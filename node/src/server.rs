@@ -391,7 +391,13 @@ impl Server {
         self.apply_repl_limits(&next);
         *self.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_from(&next);
         self.limits_version.fetch_add(1, Ordering::Release);
+        let retitle = ["proc-title-template", "port", "bind", "tls-port"]
+            .iter()
+            .any(|d| changed.contains(d));
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = next;
+        if retitle {
+            crate::proc_title::apply(&self.config(), self.port.load(Ordering::Relaxed) as u16);
+        }
         Ok(())
     }
 
@@ -794,6 +800,7 @@ pub async fn run(server: Arc<Server>, bound: crate::listeners::Bound) -> anyhow:
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
     server.listeners.start(&server, bound);
+    crate::proc_title::apply(&server.config(), server.port.load(Ordering::Relaxed) as u16);
     if tokio::runtime::Handle::current().runtime_flavor()
         == tokio::runtime::RuntimeFlavor::CurrentThread
     {

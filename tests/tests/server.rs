@@ -531,6 +531,43 @@ fn clients_connect_over_the_unix_socket() {
 }
 
 #[test]
+fn the_process_title_follows_the_template() {
+    let node = Node::tandem(&[]);
+    let mut c = node.client();
+    let pid = c.cmd(&["INFO", "server"]).info_field("process_id").unwrap();
+    let cmdline = || {
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    };
+    // Redis's default template: the program and its first bind address and port.
+    let port = node.port;
+    assert!(
+        cmdline().ends_with(&format!("/tandem 127.0.0.1:{port}")),
+        "{}",
+        cmdline()
+    );
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "proc-title-template",
+            "TEST {title} {port} {config-file}"
+        ]),
+        Reply::Simple("OK".into())
+    );
+    let title = cmdline();
+    assert!(
+        title.starts_with("TEST ") && title.ends_with(&format!("/tandem {port} -")),
+        "{title}"
+    );
+    assert!(matches!(
+        c.cmd(&["CONFIG", "SET", "proc-title-template", "{invalid-var}"]),
+        Reply::Error(e) if e.contains("template format is invalid")
+    ));
+}
+
+#[test]
 fn rename_command_hides_the_old_name() {
     let node = Node::tandem(&[
         "--rename-command",

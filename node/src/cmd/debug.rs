@@ -348,7 +348,11 @@ fn restart(ctx: &mut Ctx, sub: &str, a: &[Bytes]) -> CmdResult {
     }
     // The arguments we started with, the config file by its absolute path (the working
     // directory is now `dir`).
-    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let mut argv: Vec<std::ffi::OsString> = crate::proc_title::original_args()
+        .iter()
+        .skip(1)
+        .cloned()
+        .collect();
     if let (Some(file), Some(first)) = (config_file, argv.first_mut()) {
         if !first.to_string_lossy().starts_with("--") {
             *first = file.into_os_string();
