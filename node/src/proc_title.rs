@@ -25,9 +25,9 @@ const VARIABLES: &[(&str, bool)] = &[
     ("unixsocket", false),
 ];
 
-/// Expands `template` with the title empty, as Redis does to check it: None when a brace
-/// is not closed or a variable is unknown.
-fn expand_for_check(template: &str) -> Option<String> {
+/// Expands `template`, each `{variable}` by `value` (`{{` is a literal brace): None when a
+/// brace is not closed or `value` knows no such variable.
+fn expand_with(template: &str, value: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -39,14 +39,19 @@ fn expand_for_check(template: &str) -> Option<String> {
             continue;
         }
         let close = rest.find('}')?;
-        let (_, filled) = VARIABLES.iter().find(|(name, _)| *name == &rest[..close])?;
-        if *filled {
-            out.push('x');
-        }
+        out.push_str(&value(&rest[..close])?);
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// Expands `template` with the title empty, as Redis does to check it.
+fn expand_for_check(template: &str) -> Option<String> {
+    expand_with(template, |name| {
+        let (_, filled) = VARIABLES.iter().find(|(n, _)| *n == name)?;
+        Some(if *filled { "x" } else { "" }.to_string())
+    })
 }
 
 /// Whether Redis accepts `template`: it expands (with an empty title) to something other
@@ -79,22 +84,7 @@ pub fn expand(template: &str, title: &str, config: &Config, port: u16) -> Option
             _ => return None,
         })
     };
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        rest = &rest[open + 1..];
-        if let Some(after) = rest.strip_prefix('{') {
-            out.push('{');
-            rest = after;
-            continue;
-        }
-        let close = rest.find('}')?;
-        out.push_str(&value(&rest[..close])?);
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    Some(out.trim_matches(' ').to_string())
+    expand_with(template, value).map(|t| t.trim_matches(' ').to_string())
 }
 
 /// argc and argv as the C runtime passed them to the program, captured before `main`.
